@@ -1,0 +1,26 @@
+"""Errors that are the user's to fix.
+
+Anything raised as a :class:`BenchError` is printed by the CLI as one line and exits with
+status 2; any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class BenchError(Exception):
+    """A problem with the user's input or environment, with a message that says what to do."""
+
+
+class UnknownNameError(BenchError, KeyError):
+    """A name (model, task, suite, metric, ...) that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DataMissingError(BenchError):
+    """A dataset or file that is not on disk, with where it was looked for and how to get it."""
+
+
+class ChecksumError(BenchError):
+    """A file whose sha256 does not match the expected one; it is never used."""

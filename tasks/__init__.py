@@ -1,0 +1,1 @@
+"""Task definition files: one ``<name>.yaml`` per task (shipped as ``bench.taskfiles``)."""
