@@ -24,3 +24,15 @@ class DataMissingError(BenchError):
 
 class ChecksumError(BenchError):
     """A file whose sha256 does not match the expected one; it is never used."""
+
+
+class CorruptImageError(BenchError):
+    """An image file that cannot be decoded; the message names the file."""
+
+    def __init__(self, path: str, reason: str = "") -> None:
+        self.path = path
+        detail = f": {reason}" if reason else ""
+        super().__init__(
+            f"cannot decode image {path}{detail}; re-download the dataset, or pass --skip-corrupt "
+            "to skip such images and count them in the result"
+        )
