@@ -5,9 +5,11 @@ package ``bench.taskfiles``, so a non-editable install reads the same task files
 checkout. Everything else is declared in pyproject.toml.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 setup(
-    packages=find_packages(include=["bench", "bench.*"]) + ["bench.taskfiles"],
+    # Namespace discovery also picks up data-only folders (model configs, package data).
+    packages=find_namespace_packages(include=["bench", "bench.*"], exclude=["*.__pycache__"])
+    + ["bench.taskfiles"],
     package_dir={"bench.taskfiles": "tasks"},
 )
