@@ -31,8 +31,12 @@ class CorruptImageError(BenchError):
 
     def __init__(self, path: str, reason: str = "") -> None:
         self.path = path
+        self.reason = reason
         detail = f": {reason}" if reason else ""
         super().__init__(
             f"cannot decode image {path}{detail}; re-download the dataset, or pass --skip-corrupt "
             "to skip such images and count them in the result"
         )
+
+    def __reduce__(self):  # keeps path and reason across DataLoader worker processes
+        return (type(self), (self.path, self.reason))

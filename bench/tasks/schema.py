@@ -1,0 +1,275 @@
+"""Validation of task files (``tasks/<name>.yaml``) into frozen :class:`~bench.tasks.task.Task`.
+
+Every key of a task file is known here; an unknown or misspelt key is an error naming the key,
+the file and the valid keys, so a typo can never silently change an evaluation. See
+docs/ARCHITECTURE.md ("Task files and loaders") for the format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from bench.errors import BenchError
+from bench.tasks.task import FileSpec, Source, Task, ValSpec
+
+METRIC_NAMES = (
+    "accuracy",
+    "mean_per_class_accuracy",
+    "map_11point",
+    "roc_auc",
+    "mean_top1_top5",
+    "pm0_pm10",
+)
+TAGS = ("paper27", "shifts", "embedded")
+NUM_IMAGENET_CLASSES = 1000
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+# key -> required?
+TOP_KEYS = {
+    "name": True,
+    "title": True,
+    "version": True,
+    "tags": True,
+    "metric": True,
+    "multilabel": False,
+    "classes": True,
+    "templates": True,
+    "splits": True,
+    "source_splits": False,
+    "val": False,
+    "probe_folds": False,
+    "imagenet_pool": False,
+    "source": True,
+    "citation": True,
+    "licence": True,
+    "notes": False,
+}
+VAL_KEYS = {"official": True, "size": True, "seed": False, "within_train": False}
+SOURCE_KEYS = {"loader": True, "options": False, "homepage": False, "manual": False, "files": False}
+FILE_KEYS = {"url": True, "sha256": False, "md5": False, "filename": False, "size": False}
+SPLIT_KEYS = {"train": False, "test": True}
+
+
+class TaskFileError(BenchError):
+    """A task file that is not valid; the message names the file, the key and the fix."""
+
+
+def _fail(where: str, msg: str) -> TaskFileError:
+    return TaskFileError(f"task file {where}: {msg}")
+
+
+def check_keys(data: Any, spec: Mapping[str, bool], where: str, what: str) -> dict[str, Any]:
+    """Returns ``data`` as a dict after checking it has the required keys of ``spec`` only.
+
+    Raises:
+        TaskFileError: naming an unknown key (with the valid keys) or a missing one.
+    """
+    if not isinstance(data, Mapping):
+        raise _fail(where, f"{what} must be a mapping, got {data!r}")
+    for key in data:
+        if key not in spec:
+            valid = ", ".join(spec)
+            raise _fail(
+                where, f"unknown key {key!r} in {what}; valid keys: {valid}; fix or remove it"
+            )
+    for key, required in spec.items():
+        if required and key not in data:
+            raise _fail(where, f"missing required key {key!r} in {what}")
+    return dict(data)
+
+
+def typed(value: Any, kind: type, where: str, key: str, optional: bool = False) -> Any:
+    """Checks ``isinstance(value, kind)`` (a YAML ``true`` never passes as an int)."""
+    if optional and value is None:
+        return None
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise _fail(where, f"{key} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def _positive(value: Any, where: str, key: str) -> int:
+    if typed(value, int, where, key) < 1:
+        raise _fail(where, f"{key} must be a positive integer, got {value!r}")
+    return value
+
+
+def _names(value: Any, where: str, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise _fail(where, f"{key} must be a non-empty list of strings, got {value!r}")
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise _fail(where, f"{key} holds {item!r}; every entry must be a non-empty string")
+    return tuple(value)
+
+
+def parse_classes(value: Any, where: str) -> tuple[tuple[str, ...], ...]:
+    """Each class is a name, or a list of names of the same class (as FER2013's)."""
+    if not isinstance(value, list) or not value:
+        raise _fail(where, f"classes must be a non-empty list, got {value!r}")
+    return tuple(
+        _names([item] if isinstance(item, str) else item, where, f"classes[{i}]")
+        for i, item in enumerate(value)
+    )
+
+
+def parse_templates(value: Any, where: str) -> tuple[str, ...]:
+    templates = _names(value, where, "templates")
+    for t in templates:
+        if t.count("{}") != 1:
+            raise _fail(where, f"template {t!r} must contain '{{}}' exactly once")
+    return templates
+
+
+def parse_splits(value: Any, where: str, key: str) -> Mapping[str, int]:
+    data = check_keys(value, SPLIT_KEYS, where, key)
+    return MappingProxyType(
+        {k: _positive(data[k], where, f"{key}.{k}") for k in SPLIT_KEYS if k in data}
+    )
+
+
+def parse_val(value: Any, splits: Mapping[str, int], where: str) -> ValSpec | None:
+    """The ``val`` block: required when there is a training split, absent otherwise."""
+    if "train" not in splits:
+        if value is not None:
+            raise _fail(where, "val must be null for a task without a train split")
+        return None
+    if value is None:
+        raise _fail(where, "a task with a train split needs val: {official: ..., size: ...}")
+    data = check_keys(value, VAL_KEYS, where, "val")
+    spec = ValSpec(
+        official=typed(data["official"], bool, where, "val.official"),
+        size=_positive(data["size"], where, "val.size"),
+        seed=typed(data.get("seed", 0), int, where, "val.seed"),
+        within_train=typed(data.get("within_train", True), bool, where, "val.within_train"),
+    )
+    if spec.official and "seed" in data:
+        raise _fail(where, "val.seed applies only to a carved split (official: false); remove it")
+    if not spec.within_train and not spec.official:
+        raise _fail(where, "a carved val split is always within train; remove val.within_train")
+    if spec.within_train and spec.size >= splits["train"]:
+        raise _fail(
+            where, f"val.size {spec.size} must be smaller than splits.train {splits['train']}"
+        )
+    return spec
+
+
+def parse_pool(value: Any, num_classes: int, where: str) -> tuple[tuple[int, ...], ...] | None:
+    """``null``, ``all`` (the 1,000 ImageNet classes in order) or one index list per class."""
+    if value is None:
+        return None
+    if value == "all":
+        if num_classes != NUM_IMAGENET_CLASSES:
+            raise _fail(where, f"imagenet_pool 'all' needs 1000 classes, found {num_classes}")
+        return tuple((i,) for i in range(NUM_IMAGENET_CLASSES))
+    if not isinstance(value, list) or len(value) != num_classes:
+        raise _fail(
+            where, f"imagenet_pool must be null, 'all' or one list per class ({num_classes})"
+        )
+    pool = []
+    for i, indices in enumerate(value):
+        if not isinstance(indices, list) or any(
+            isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < NUM_IMAGENET_CLASSES
+            for j in indices
+        ):
+            raise _fail(
+                where,
+                f"imagenet_pool[{i}] must be a list of ImageNet indices 0-999, got {indices!r}",
+            )
+        pool.append(tuple(indices))
+    return tuple(pool)
+
+
+def parse_source(value: Any, where: str) -> Source:
+    data = check_keys(value, SOURCE_KEYS, where, "source")
+    loader = typed(data["loader"], str, where, "source.loader")
+    if not _NAME_RE.match(loader):
+        raise _fail(where, f"source.loader {loader!r} must be a module name such as 'cifar'")
+    options = data.get("options") or {}
+    typed(options, dict, where, "source.options")
+    files = []
+    for i, f in enumerate(data.get("files") or []):
+        spec = check_keys(f, FILE_KEYS, where, f"source.files[{i}]")
+        files.append(FileSpec(**spec))
+    return Source(
+        loader=loader,
+        options=MappingProxyType(dict(options)),
+        homepage=typed(data.get("homepage"), str, where, "source.homepage", optional=True),
+        manual=typed(data.get("manual"), str, where, "source.manual", optional=True),
+        files=tuple(files),
+    )
+
+
+def _parse_tags(value: Any, where: str) -> tuple[str, ...]:
+    tags = _names(value, where, "tags")
+    for tag in tags:
+        if tag not in TAGS:
+            raise _fail(where, f"unknown tag {tag!r}; valid tags: {', '.join(TAGS)}")
+    return tags
+
+
+def _parse_metric(value: Any, where: str) -> str:
+    if value not in METRIC_NAMES:
+        raise _fail(where, f"unknown metric {value!r}; valid metrics: {', '.join(METRIC_NAMES)}")
+    return value
+
+
+def parse_task(raw: bytes, where: str, expected_name: str | None = None) -> Task:
+    """Parses and validates the bytes of a task file.
+
+    Args:
+        raw: The file's bytes (hashed into ``config_hash``).
+        where: The file's name, for messages.
+        expected_name: The file's stem, which must equal the ``name`` key.
+
+    Returns:
+        The frozen :class:`Task`.
+
+    Raises:
+        TaskFileError: naming the file and the bad key or value.
+    """
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise _fail(where, f"is not valid YAML ({e}); fix the syntax") from e
+    data = check_keys(data, TOP_KEYS, where, "the task file")
+    name = typed(data["name"], str, where, "name")
+    if not _NAME_RE.match(name) or (expected_name is not None and name != expected_name):
+        raise _fail(
+            where, f"name {name!r} must be lowercase and equal the file name {expected_name!r}"
+        )
+    classes = parse_classes(data["classes"], where)
+    splits = parse_splits(data["splits"], where, "splits")
+    source_splits = data.get("source_splits")
+    source_splits = (
+        splits if source_splits is None else parse_splits(source_splits, where, "source_splits")
+    )
+    if set(source_splits) != set(splits):
+        raise _fail(
+            where, f"source_splits must name the same splits as splits ({', '.join(splits)})"
+        )
+    return Task(
+        name=name,
+        title=typed(data["title"], str, where, "title"),
+        version=_positive(data["version"], where, "version"),
+        tags=_parse_tags(data["tags"], where),
+        metric=_parse_metric(data["metric"], where),
+        multilabel=typed(data.get("multilabel", False), bool, where, "multilabel"),
+        class_prompts=classes,
+        templates=parse_templates(data["templates"], where),
+        splits=splits,
+        source_splits=source_splits,
+        val=parse_val(data.get("val"), source_splits, where),
+        probe_folds=_positive(data.get("probe_folds", 1), where, "probe_folds"),
+        imagenet_pool=parse_pool(data.get("imagenet_pool"), len(classes), where),
+        source=parse_source(data["source"], where),
+        citation=typed(data["citation"], str, where, "citation"),
+        licence=typed(data["licence"], str, where, "licence"),
+        notes=typed(data.get("notes") or "", str, where, "notes"),
+        config_hash=hashlib.sha256(raw).hexdigest(),
+    )
