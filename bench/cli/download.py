@@ -1,0 +1,106 @@
+"""``bench download NAME|all``: fetch what can be fetched, print the steps for the rest."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from bench.errors import BenchError
+
+EPILOG = """examples:
+  bench download cifar10                       # fetch, verify (checksum) and unpack CIFAR-10
+  bench download all --data-root /data/bench   # every task; manual ones print their steps
+  bench download imagenet                      # prints how to get ImageNet by hand
+  BENCH_DATA=/data/bench bench download eurosat
+
+Downloads resume from a partial file, are verified against the published checksum before
+use (a mismatch is refused and deleted) and are unpacked atomically.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "download",
+        help="download datasets (or print the manual steps)",
+        description="Download a task's dataset into the data root, or print the steps to get it "
+        "by hand where it cannot be fetched automatically.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("name", metavar="NAME|all", help="a task name (see `bench tasks`) or all")
+    parser.add_argument(
+        "--data-root",
+        default=None,
+        help="where datasets live (default: $BENCH_DATA or ~/.cache/bench/data)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON summary")
+    parser.set_defaults(func=run)
+
+
+def manual_steps(task: Any, loader: Any) -> str | None:
+    """The task file's manual steps, else the loader's, else None."""
+    return getattr(task.source, "manual", None) or getattr(loader, "MANUAL", None)
+
+
+def fetch_task(task: Any, data_root: str | None) -> dict[str, Any]:
+    """Downloads one task's data where possible.
+
+    Returns:
+        ``{"task", "path", "status", "detail"}`` with status ``present``, ``downloaded``,
+        ``manual`` or ``embedded``.
+
+    Raises:
+        BenchError: a download failed (names the URL and the path) or a checksum mismatched.
+    """
+    from bench.datasets import get_loader
+
+    loader = get_loader(task.source.loader)
+    root = task.data_root(data_root)
+    options = dict(task.source.options)
+    entry = {"task": task.name, "path": str(root), "status": "", "detail": ""}
+    if "embedded" in getattr(task, "tags", ()):
+        return {**entry, "status": "embedded", "detail": "bundled with the package"}
+    if loader.is_present(task, root, **options):
+        return {**entry, "status": "present"}
+    if hasattr(loader, "download"):
+        loader.download(task, root, **options)
+        if loader.is_present(task, root, **options):
+            return {**entry, "status": "downloaded"}
+    steps = manual_steps(task, loader) or "see the task's homepage"
+    steps = steps.replace("<data root>", str(root.parent))
+    return {**entry, "status": "manual", "detail": steps}
+
+
+def _line(entry: dict[str, Any]) -> str:
+    detail = f": {entry['detail']}" if entry["detail"] else ""
+    return f"{entry['task']}: {entry['status']} ({entry['path']}){detail}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.tasks import get_task, list_tasks
+
+    tasks = list_tasks() if args.name == "all" else [get_task(args.name)]
+    entries, failed = [], 0
+    for task in tasks:
+        try:
+            entry = fetch_task(task, args.data_root)
+        except BenchError as e:
+            if args.name != "all":
+                raise
+            failed += 1
+            entry = {
+                "task": task.name,
+                "path": str(task.data_root(args.data_root)),
+                "status": "failed",
+                "detail": str(e),
+            }
+        entries.append(entry)
+        if not args.json:
+            print(_line(entry), flush=True)
+    if args.json:
+        print(json.dumps(entries, indent=2))
+    if failed:
+        print(f"bench download: {failed} of {len(tasks)} downloads failed (see above)")
+        return 2
+    return 0

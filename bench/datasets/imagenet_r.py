@@ -1,0 +1,51 @@
+"""ImageNet-R: 30000 renditions (art, cartoons, sculptures, ...) of 200 ImageNet classes.
+
+On disk (the authors' ``imagenet-r.tar``): ``imagenet-r/<wnid>/*.jpg`` for the 200 wnids of
+``data/imagenet_r_class_sublist.json``. Labels are the task's class indices: each wnid is
+matched through its ImageNet index to the task class whose ``imagenet_pool`` holds it
+(without pools: the sublist's ascending ImageNet-index order). Test only.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from bench.datasets._common import LazyDataset, check_fold, check_split
+from bench.datasets._download import Resource, download_resources
+from bench.datasets._imagenet import read_data, task_positions, wnid_folder_dataset, wnid_index
+
+SPLITS = ("test",)
+OFFICIAL_VAL = False
+RESOURCES = [
+    Resource(
+        "https://people.eecs.berkeley.edu/~hendrycks/imagenet-r.tar",
+        "imagenet-r.tar",
+        "md5:a61312130a589d0ca1a8fca1f2bd3337",
+    )
+]
+
+
+@cache
+def class_wnids() -> tuple[str, ...]:
+    """The 200 wnids, in ascending ImageNet index order."""
+    index = wnid_index()
+    return tuple(sorted(read_data("imagenet_r_class_sublist.json")["wnids"], key=index.get))
+
+
+def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> LazyDataset:
+    """ImageNet-R ``test`` with labels in the task's class order."""
+    check_split(task, split, SPLITS)
+    check_fold(task, fold)
+    wnids = class_wnids()
+    labels = task_positions(task, [(wnid_index()[w],) for w in wnids])
+    return wnid_folder_dataset(task, Path(root) / "imagenet-r", wnids, labels)
+
+
+def is_present(task: Any, root: str | Path, **_: Any) -> bool:
+    return (Path(root) / "imagenet-r").is_dir()
+
+
+def download(task: Any, root: str | Path, **_: Any) -> None:
+    download_resources(root, RESOURCES)

@@ -1,0 +1,41 @@
+"""ImageNet-Sketch (50,889 sketches, 1,000 classes).
+
+On disk (the authors' ``ImageNet-Sketch.zip``, mirrored on Hugging Face):
+``sketch/<wnid>/*.JPEG``; labels in the standard wnid order. Test only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.datasets._common import LazyDataset, check_fold, check_split
+from bench.datasets._download import Resource, download_resources
+from bench.datasets._imagenet import imagenet_wnids, wnid_folder_dataset
+
+SPLITS = ("test",)
+OFFICIAL_VAL = False
+RESOURCES = [
+    # The authors publish no checksum (their copy is on Google Drive); the sha256 is printed.
+    Resource(
+        "https://huggingface.co/datasets/songweig/imagenet_sketch/resolve/main/data/"
+        "ImageNet-Sketch.zip",
+        "ImageNet-Sketch.zip",
+        None,
+    )
+]
+
+
+def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> LazyDataset:
+    """ImageNet-Sketch ``test``."""
+    check_split(task, split, SPLITS)
+    check_fold(task, fold)
+    return wnid_folder_dataset(task, Path(root) / "sketch", imagenet_wnids())
+
+
+def is_present(task: Any, root: str | Path, **_: Any) -> bool:
+    return (Path(root) / "sketch").is_dir()
+
+
+def download(task: Any, root: str | Path, **_: Any) -> None:
+    download_resources(root, RESOURCES)

@@ -1,0 +1,84 @@
+"""SUN397 with the paper's split: the first of the ten official partitions.
+
+On disk: ``SUN397/ClassName.txt`` (``/a/abbey`` ... in label order), images under
+``SUN397/<letter>/<class>[/<sub>]/sun_*.jpg``, and the partition lists from
+``Partitions.zip``: ``Partitions/Training_01.txt`` and ``Partitions/Testing_01.txt``
+(one ``/a/abbey/sun_....jpg`` per line; 50 images per class each: 19,850 / 19,850).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.datasets._common import (
+    LazyDataset,
+    check_fold,
+    check_num_classes,
+    check_split,
+    file_dataset,
+    missing,
+    read_lines,
+    require,
+)
+from bench.datasets._download import Resource, download_resources
+
+SPLITS = ("train", "test")
+OFFICIAL_VAL = False
+PARTITION = {"train": "Training_{:02d}.txt", "test": "Testing_{:02d}.txt"}
+RESOURCES = [
+    Resource(
+        "http://vision.princeton.edu/projects/2010/SUN/SUN397.tar.gz",
+        "SUN397.tar.gz",
+        "md5:8ca2778205c41d23104230ba66911c7a",
+    ),
+    # No checksum is published for the partition lists.
+    Resource(
+        "https://vision.princeton.edu/projects/2010/SUN/download/Partitions.zip",
+        "Partitions.zip",
+        None,
+        extract_to="Partitions",
+    ),
+]
+
+
+def _partition_file(root: Path, split: str, partition: int) -> Path:
+    name = PARTITION[split].format(partition)
+    for candidate in (root / "Partitions" / name, root / "Partitions" / "Partitions" / name):
+        if candidate.exists():
+            return candidate
+    return root / "Partitions" / name
+
+
+def load(
+    task: Any, split: str, root: str | Path, fold: int | None = None, partition: int = 1
+) -> LazyDataset:
+    """SUN397 ``split`` of partition ``partition`` (1..10; the paper uses 1)."""
+    check_split(task, split, SPLITS)
+    check_fold(task, fold)
+    root = Path(root)
+    names = root / "SUN397" / "ClassName.txt"
+    listing = _partition_file(root, split, partition)
+    require(task, names, listing)
+    classes = read_lines(names)
+    check_num_classes(task, len(classes), names)
+    index = {c: i for i, c in enumerate(classes)}
+    files, labels = [], []
+    for line in read_lines(listing):
+        cls = line.rsplit("/", 1)[0]
+        if cls not in index:
+            raise missing(task, f"{names} (class {cls!r} of {listing})")
+        files.append(root / "SUN397" / line.lstrip("/"))
+        labels.append(index[cls])
+    return file_dataset(files, labels)
+
+
+def is_present(task: Any, root: str | Path, partition: int = 1, **_: Any) -> bool:
+    root = Path(root)
+    return (root / "SUN397" / "ClassName.txt").exists() and all(
+        _partition_file(root, s, partition).exists() for s in SPLITS
+    )
+
+
+def download(task: Any, root: str | Path, **_: Any) -> None:
+    download_resources(root, RESOURCES)
