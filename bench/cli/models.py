@@ -1,0 +1,120 @@
+"""``bench models``: the nine OpenAI CLIP models, their size, and whether their weights are cached.
+
+Works offline: everything comes from the model registry and the architecture configs, and the
+cache state from the files' sha256 markers (nothing is hashed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+EPILOG = """examples:
+  bench models                          # table of the nine models
+  bench models --json                   # the same as JSON, for scripts
+  bench models ViT-B/32 RN50            # only these (open_clip spellings such as ViT-B-32 work)
+  bench models --download ViT-B/32      # fetch and verify the weights into $BENCH_CACHE/models
+
+Weights are cached under $BENCH_CACHE/models (default ~/.cache/bench/models). Offline, put the
+official file there by hand, or give any checkpoint with --weights PATH where a command loads one.
+"""
+
+_STATUS = {
+    "verified": "yes",
+    "unverified": "yes (not yet verified)",
+    "partial": "partial download",
+    "missing": "no",
+}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Adds the ``models`` subcommand."""
+    parser = subparsers.add_parser(
+        "models",
+        help="list the CLIP models and whether their weights are cached",
+        description="List OpenAI's nine CLIP models: parameters, input resolution, embedding\n"
+        "width, and whether the weights are in the cache (with the path, else the URL).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="only these models (default: all)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="download the named models' weights (sha256-verified) before listing them",
+    )
+    parser.set_defaults(func=run)
+
+
+def model_rows(names: list[str] | None = None) -> list[dict[str, Any]]:
+    """One JSON-ready description per model (all nine when ``names`` is empty).
+
+    Raises:
+        UnknownNameError: for a name that is not one of the nine.
+    """
+    from bench.models import hub
+    from bench.models.model import get_config
+
+    infos = [hub.get_model_info(n) for n in names] if names else [i for _, i in hub.MODELS.items()]
+    rows = []
+    for info in infos:
+        status = hub.cache_status(info.name)
+        path = hub.weights_path(info.name)
+        rows.append(
+            {
+                "name": info.name,
+                "aliases": list(info.aliases),
+                "config": info.config,
+                "parameters": info.parameters,
+                "resolution": info.resolution,
+                "embed_dim": get_config(info.config).embed_dim,
+                "cached": status in ("verified", "unverified"),
+                "status": status,
+                "path": str(path),
+                "url": info.url,
+                "sha256": info.sha256,
+            }
+        )
+    return rows
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    from tabulate import tabulate
+
+    body = [
+        [
+            r["name"],
+            f"{r['parameters'] / 1e6:.1f}M",
+            r["resolution"],
+            r["embed_dim"],
+            _STATUS[r["status"]],
+            r["path"] if r["cached"] else r["url"],
+        ]
+        for r in rows
+    ]
+    headers = ["model", "params", "resolution", "embed dim", "cached", "weights"]
+    return tabulate(body, headers=headers, colalign=("left", "right", "right", "right"))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Lists (and with ``--download`` first fetches) the models; returns the exit code."""
+    from bench.errors import BenchError
+    from bench.models import hub
+
+    if args.download:
+        if not args.names:
+            raise BenchError(
+                "--download needs the models to fetch, e.g. `bench models --download ViT-B/32` "
+                "(each is 0.3-1.7 GB)"
+            )
+        for name in args.names:
+            hub.download(name, progress=True)
+    rows = model_rows(args.names)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(_table(rows))
+        print(f"\nweights cache: {hub.models_dir()} (set BENCH_CACHE to move it)")
+    return 0
