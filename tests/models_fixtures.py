@@ -14,8 +14,8 @@ from conftest import load_reference_module
 from bench.models import CLIP, ModelConfig
 
 SPEC_FILE = (
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / "clip" / "state_dict_spec.json"
-)
+    Path(__file__).resolve().parent / "data" / "state_dict_spec.json"
+)  # copy of shared/reference/clip/
 
 # Irregular architectures (not among the nine): widths, depths, patch, resolution and context
 # that only inference from the state dict can get right.

@@ -18,8 +18,8 @@ from bench.models import tokenize
 from bench.models import tokenizer as tk
 
 PROMPTS = (
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / "clip" / "imagenet_prompts.json"
-)
+    Path(__file__).resolve().parent / "data" / "imagenet_prompts.json"
+)  # copy of shared/reference/clip/
 
 EDGE_CASES = [
     "a photo of a cat.",
