@@ -1,0 +1,149 @@
+"""``bench run``: evaluate a model with a suite and write one result file per evaluation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from bench.results import ResultFileError, read_result
+
+EPILOG = """examples:
+  bench run --model ViT-B/32 --suite zero-shot --tasks cifar10,cifar100
+  bench run --model ViT-L/14 --suite linear-probe --tag paper27 --batch-size 512 --workers 8
+  bench run --model RN50 --suite few-shot --tasks digits --device cpu
+  bench run --model ViT-B/32 --suite robustness --precision bf16
+  bench run --model my-finetune --weights ./ft.pt --suite all --tasks digits --out results/
+  bench run --model ./tiny.pt --suite all --tasks digits --force --json
+
+suites: zero-shot, linear-probe, few-shot, robustness, all (all = the four in turn).
+Results go to <out>/<model>/<task>/<suite>[-<k>shot][-seed<s>].json; what is there already
+is skipped (--force redoes it). Features are cached under $BENCH_CACHE/features and reused
+by every suite."""
+
+
+def add_parser(subparsers: Any) -> None:
+    """Adds the ``run`` subcommand."""
+    p = subparsers.add_parser(
+        "run",
+        help="evaluate a model: zero-shot, linear probe, few-shot, robustness",
+        description="Evaluate a CLIP model with the CLIP paper's protocol and write one JSON "
+        "result per (model, task, suite, shots, seed). Work already done is skipped.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--model", required=True, help="a model name (`bench models`) or a checkpoint path"
+    )
+    p.add_argument(
+        "--suite", required=True, help="zero-shot, linear-probe, few-shot, robustness or all"
+    )
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--tasks", help="comma-separated task names (default: the suite's tasks)")
+    which.add_argument("--tag", help="run the tasks with this tag (paper27, shifts, embedded)")
+    p.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when available)")
+    p.add_argument("--batch-size", type=int, default=256, help="images per batch (default 256)")
+    p.add_argument("--workers", type=int, default=4, help="data loader processes (default 4)")
+    p.add_argument(
+        "--precision", help="fp32, fp16 or bf16 autocast (default: fp16 on CUDA, fp32 on CPU)"
+    )
+    p.add_argument("--out", default="results", help="results folder (default results/)")
+    p.add_argument("--force", action="store_true", help="recompute and overwrite existing results")
+    p.add_argument("--data-root", help="where datasets live (default: $BENCH_DATA)")
+    p.add_argument(
+        "--skip-corrupt",
+        action="store_true",
+        help="skip images that do not decode and count them in the result (default: stop)",
+    )
+    p.add_argument("--weights", help="checkpoint file to evaluate under the name --model")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the suite; exit 0, or 2 when some tasks could not run (data missing)."""
+    from bench.suites import run_suite
+
+    tasks = [t for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    summary = run_suite(
+        args.model,
+        args.suite,
+        tasks=tasks,
+        out=args.out,
+        tag=args.tag,
+        weights=args.weights,
+        device=args.device,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        precision=args.precision,
+        data_root=args.data_root,
+        force=args.force,
+        skip_corrupt=args.skip_corrupt,
+        progress=not args.quiet,
+    )
+    rows = [_row(p, "written") for p in summary.written]
+    rows += [_row(p, "skipped (done)") for p in summary.skipped if p not in summary.written]
+    if args.json:
+        print(json.dumps({**summary.to_dict(), "results": rows}, indent=2))
+    else:
+        _print_human(rows, summary)
+    for suite, task, error in summary.failed:
+        print(f"bench run: error: {suite} {task}: {error}", file=sys.stderr)
+    return 2 if summary.failed else 0
+
+
+def _row(path: Path, status: str) -> dict[str, Any]:
+    try:
+        r = read_result(path)
+    except ResultFileError as e:  # pragma: no cover - we just wrote or validated it
+        return {"path": str(path), "status": f"unreadable: {e.reason}"}
+    return {
+        "path": str(path),
+        "status": status,
+        "task": r.task,
+        "suite": r.suite,
+        "shots": r.shots,
+        "seed": r.seed,
+        "metric": r.metric,
+        "value": r.value,
+        "top1": r.top1,
+        "top5": r.top5,
+    }
+
+
+def _print_human(rows: list[dict[str, Any]], summary: Any) -> None:
+    if rows:
+        table = [
+            [
+                r.get("task"),
+                r.get("suite"),
+                "" if r.get("shots") is None else r["shots"],
+                _seed(r),
+                r.get("metric"),
+                _fmt(r.get("value")),
+                _fmt(r.get("top1")),
+                _fmt(r.get("top5")),
+                r["status"],
+            ]
+            for r in rows
+        ]
+        headers = ["task", "suite", "shots", "seed", "metric", "value", "top1", "top5", "status"]
+        print(tabulate(table, headers=headers, disable_numparse=True))
+    for suite, task in summary.not_applicable:
+        print(f"note: suite {suite} does not apply to task {task} (skipped)")
+    print(f"{len(summary.written)} written, {len(rows) - len(summary.written)} already done")
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def _seed(r: dict[str, Any]) -> str:
+    if r.get("seed") is not None:
+        return str(r["seed"])
+    return "mean" if r.get("shots") else ""

@@ -1,0 +1,1 @@
+"""Package data (see README.md in each folder for sources and licences)."""

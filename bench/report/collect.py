@@ -1,0 +1,147 @@
+"""Reads a results folder (only through :func:`bench.results.load_results`) into one tidy frame.
+
+Every report, table and plot starts from :func:`collect`: one row per result file, with the
+files that could not be read listed per file (a newer schema, a broken file) and files of older
+schema versions (migrated in memory by :mod:`bench.results`) named as such.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bench.errors import BenchError
+from bench.results import SCHEMA_VERSION, load_results, model_slug
+
+DEFAULT_RESULTS = "results"
+COLUMNS = (
+    "model", "model_slug", "task", "suite", "shots", "seed", "metric", "value", "top1", "top5",
+    "metrics", "aggregate", "path",
+)  # fmt: skip
+
+
+@dataclass
+class Collected:
+    """The results a report works from.
+
+    Attributes:
+        frame: One row per readable result file (columns :data:`COLUMNS`), sorted by path.
+        problems: ``(path, reason)`` of each file that could not be read.
+        migrated: ``(path, schema_version)`` of each file read from an older schema version.
+        root: The results folder as given.
+    """
+
+    frame: pd.DataFrame
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    migrated: list[tuple[str, int]] = field(default_factory=list)
+    root: str = "results"
+
+    def notes(self) -> list[str]:
+        """One line per file that was skipped or migrated."""
+        lines = [f"skipped {p}: {reason}" for p, reason in self.problems]
+        lines += [
+            f"read {p} (schema version {v}, migrated to {SCHEMA_VERSION})" for p, v in self.migrated
+        ]
+        return lines
+
+
+def _raw_version(path: Path) -> int | None:
+    try:
+        v = json.loads(path.read_text(encoding="utf-8")).get("schema_version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def collect(results_dir: str | Path) -> Collected:
+    """Loads every result under ``results_dir``.
+
+    Raises:
+        BenchError: if the folder does not exist.
+    """
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise BenchError(
+            f"results folder {str(root)!r} does not exist; run an evaluation first "
+            "(e.g. `bench run --model ViT-B/32 --suite zero-shot`) or pass --results PATH"
+        )
+    loaded = load_results(root)
+    rows, migrated = [], []
+    for path, r in loaded.results:
+        rel = path.relative_to(root).as_posix()
+        version = _raw_version(path)
+        if version is not None and version != SCHEMA_VERSION:
+            migrated.append((rel, version))
+        rows.append(
+            {
+                "model": r.model, "model_slug": r.model_slug, "task": r.task, "suite": r.suite,
+                "shots": r.shots, "seed": r.seed, "metric": r.metric, "value": float(r.value),
+                "top1": r.top1, "top5": r.top5, "metrics": dict(r.metrics),
+                "aggregate": r.aggregate, "path": rel,
+            }
+        )  # fmt: skip
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    problems = [(p.relative_to(root).as_posix(), reason) for p, reason in loaded.problems]
+    return Collected(frame, problems, migrated, str(results_dir))
+
+
+def _matches(name: str, wanted: str) -> bool:
+    return name == wanted or model_slug(name) == model_slug(wanted)
+
+
+def select(
+    data: Collected, models: Sequence[str] | None = None, suites: Sequence[str] | None = None
+) -> Collected:
+    """Keeps the results of ``models`` (names or folder slugs) and ``suites``.
+
+    Raises:
+        BenchError: naming the requested models (or suites) with no results, the models that
+            were found, and the ``bench run`` command that produces the missing ones.
+    """
+    df = data.frame
+    found = sorted(df["model"].unique())
+    if models:
+        missing = [m for m in models if not any(_matches(n, m) for n in found)]
+        if missing:
+            raise BenchError(_missing_message(missing, found, data.root, suites))
+        df = df[[any(_matches(n, m) for m in models) for n in df["model"]]]
+    if suites:
+        have = set(df["suite"])
+        lacking = [s for s in suites if s not in have]
+        if lacking:
+            models_here = sorted(df["model"].unique()) or list(models or [])
+            raise BenchError(_missing_suite_message(lacking, models_here, data.root))
+        df = df[df["suite"].isin(list(suites))]
+    if df.empty:
+        raise BenchError(_missing_message(list(models or []), found, data.root, suites))
+    return Collected(df.reset_index(drop=True), data.problems, data.migrated, data.root)
+
+
+def _run_hint(model: str, suite: str | None, root: str) -> str:
+    args = ["bench", "run", "--model", model, "--suite", suite or "zero-shot"]
+    if root != DEFAULT_RESULTS:
+        args += ["--out", root]
+    return "`" + shlex.join(args) + "`"
+
+
+def _missing_message(
+    missing: Sequence[str], found: Sequence[str], root: str, suites: Sequence[str] | None
+) -> str:
+    suite = suites[0] if suites else None
+    what = f"model(s) {', '.join(missing)}" if missing else "the requested models"
+    have = f"found results for: {', '.join(found)}" if found else "it holds no readable results"
+    hints = "; ".join(_run_hint(m, suite, root) for m in (missing or ["ViT-B/32"]))
+    return f"no results for {what} under {root!r} ({have}); produce them with {hints}"
+
+
+def _missing_suite_message(lacking: Sequence[str], models: Sequence[str], root: str) -> str:
+    hints = "; ".join(_run_hint(m, s, root) for s in lacking for m in models[:3])
+    return (
+        f"no {', '.join(lacking)} results for {', '.join(models)} under {root!r}; "
+        f"produce them with {hints}"
+    )

@@ -1,0 +1,94 @@
+"""Published zero-shot results of OpenAI's CLIP models, to compare ours against.
+
+Source: open_clip's ``docs/openclip_results.csv`` (computed with LAION's CLIP_benchmark), shipped
+in ``bench/data/published/`` with its licence; see the README there. Values are fractions (0-1) in
+the file and percent here. OpenAI's models are the rows with ``pretrained == "openai"``; the
+``-quickgelu`` rows repeat the same checkpoints and are dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import pandas as pd
+
+from bench.results import model_slug
+
+SOURCE = "open_clip docs/openclip_results.csv (LAION CLIP_benchmark), pretrained == 'openai'"
+
+# openclip_results.csv column -> bench task name (only datasets bench evaluates).
+COLUMN_TO_TASK: dict[str, str] = {
+    "ImageNet 1k": "imagenet",
+    "Caltech-101": "caltech101",
+    "CIFAR-10": "cifar10",
+    "CIFAR-100": "cifar100",
+    "CLEVR Counts": "clevr_counts",
+    "Country211": "country211",
+    "Describable Textures": "dtd",
+    "EuroSAT": "eurosat",
+    "FGVC Aircraft": "fgvc_aircraft",
+    "Food-101": "food101",
+    "GTSRB": "gtsrb",
+    "ImageNet Sketch": "imagenet_sketch",
+    "ImageNet v2": "imagenetv2",
+    "ImageNet-A": "imagenet_a",
+    "ImageNet-R": "imagenet_r",
+    "KITTI Vehicle Distance": "kitti_distance",
+    "MNIST": "mnist",
+    "ObjectNet": "objectnet",
+    "Oxford Flowers-102": "flowers102",
+    "Oxford-IIIT Pet": "oxford_pets",
+    "Pascal VOC 2007": "voc2007",
+    "PatchCamelyon": "pcam",
+    "Rendered SST2": "rendered_sst2",
+    "RESISC45": "resisc45",
+    "Stanford Cars": "stanford_cars",
+    "STL-10": "stl10",
+    "SUN397": "sun397",
+}
+
+# open_clip architecture names -> OpenAI's model names (bench's).
+OPENCLIP_TO_OPENAI: dict[str, str] = {
+    "RN50": "RN50",
+    "RN101": "RN101",
+    "RN50x4": "RN50x4",
+    "RN50x16": "RN50x16",
+    "RN50x64": "RN50x64",
+    "ViT-B-32": "ViT-B/32",
+    "ViT-B-16": "ViT-B/16",
+    "ViT-L-14": "ViT-L/14",
+    "ViT-L-14-336": "ViT-L/14@336px",
+}
+
+
+@functools.cache
+def published_openai() -> pd.DataFrame:
+    """OpenAI's published zero-shot results in long form.
+
+    Returns:
+        Columns ``model`` (OpenAI's name), ``task`` (bench's), ``published`` (percent), sorted.
+    """
+    path = resources.files("bench.data.published").joinpath("openclip_results.csv")
+    with path.open("r", encoding="utf-8") as f:
+        raw = pd.read_csv(f)
+    raw = raw[(raw["pretrained"] == "openai") & raw["name"].isin(list(OPENCLIP_TO_OPENAI))]
+    long = raw.melt(id_vars=["name"], value_vars=list(COLUMN_TO_TASK), var_name="column")
+    long = long.dropna(subset=["value"])
+    out = pd.DataFrame(
+        {
+            "model": long["name"].map(OPENCLIP_TO_OPENAI),
+            "task": long["column"].map(COLUMN_TO_TASK),
+            "published": long["value"].astype(float) * 100.0,
+        }
+    )
+    return out.sort_values(["model", "task"]).reset_index(drop=True)
+
+
+def openai_name(model: str) -> str | None:
+    """OpenAI's name for a bench model name or slug (``ViT-B-32`` -> ``ViT-B/32``), else None."""
+    wanted = model_slug(model).lower()
+    for name in OPENCLIP_TO_OPENAI.values():
+        if model_slug(name).lower() == wanted:
+            return name
+    return None

@@ -1,0 +1,50 @@
+"""Helpers shared by the tests/test_eval_*.py files: a tiny random CLIP checkpoint and a CLI runner."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The tiny problems here are far faster on one thread (no contention on shared CPUs)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_model(seed: int = 0):
+    """A random tiny-vit CLIP (32 px, 64-d embeddings)."""
+    from bench.models import CLIP, get_config
+
+    torch.manual_seed(seed)
+    return CLIP(get_config("tiny-vit")).eval()
+
+
+def save_tiny(path: Path, seed: int = 0) -> Path:
+    """Saves a tiny random CLIP's state dict (``torch.save``) to ``path``."""
+    torch.save(tiny_model(seed).state_dict(), path)
+    return path
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """Runs ``bench *argv`` in-process; returns (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_json(*argv: str) -> dict:
+    code, out, err = run_cli(*argv, "--json")
+    assert code == 0, err
+    return json.loads(out)

@@ -1,0 +1,103 @@
+"""Zero-shot: prompt ensembles (all names x all templates), 100 * cosine, metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from eval_fixtures import _one_thread, tiny_model  # noqa: F401
+
+from bench import features, zeroshot
+from bench.features import FeatureSet
+from bench.models import tokenize
+from bench.tasks import get_task
+
+
+def _by_hand(model, classnames, templates) -> torch.Tensor:
+    cols = []
+    for names in classnames:
+        names = [names] if isinstance(names, str) else names
+        texts = [t.format(n) for n in names for t in templates]
+        with torch.no_grad():
+            emb = model.encode_text(tokenize(texts)).float()
+        emb = emb / emb.norm(dim=-1, keepdim=True)
+        mean = emb.mean(0)
+        cols.append(mean / mean.norm())
+    return torch.stack(cols, dim=1)
+
+
+def test_classifier_averages_every_name_and_template():
+    model = tiny_model()
+    classnames = ["cat", ("dog", "puppy", "hound"), "bird"]
+    templates = ["a photo of a {}.", "a drawing of a {}.", "{} in the wild."]
+    # batch_size 4 splits classes across batches, exercising the per-class accumulation
+    got = zeroshot.build_classifier(model, classnames, templates, batch_size=4, cache=False)
+    want = _by_hand(model, classnames, templates)
+    assert got.shape == (model.embed_dim, 3)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got.norm(dim=0), torch.ones(3))
+    # a class's synonyms matter: dropping them changes that column only
+    single = zeroshot.build_classifier(model, ["cat", "dog", "bird"], templates, cache=False)
+    assert not torch.allclose(single[:, 1], got[:, 1])
+    torch.testing.assert_close(single[:, [0, 2]], got[:, [0, 2]])
+
+
+def test_task_with_several_names_per_class_uses_them_all():
+    fer = get_task("fer2013")
+    texts = zeroshot.class_texts(fer.class_prompts, fer.templates)
+    multi = [i for i, names in enumerate(fer.class_prompts) if len(names) > 1]
+    assert multi, "fer2013 has classes with several names"
+    for i in multi:
+        assert len(texts[i]) == len(fer.class_prompts[i]) * len(fer.templates)
+        for name in fer.class_prompts[i]:
+            assert fer.templates[0].replace("{}", name) in texts[i]
+
+
+def test_classifier_cache_is_keyed_by_weights_and_texts():
+    model = tiny_model()
+    features.STATS.clear()
+    a = zeroshot.build_classifier(model, ["x", "y"], ["a {}."])
+    b = zeroshot.build_classifier(model, ["x", "y"], ["a {}."])
+    assert features.STATS["classifier_cache_hits"] == 1 and torch.equal(a, b)
+    zeroshot.build_classifier(model, ["x", "y"], ["the {}."])
+    zeroshot.build_classifier(tiny_model(seed=1), ["x", "y"], ["a {}."])
+    assert features.STATS["classifier_cache_hits"] == 1
+
+
+def test_logits_are_100_times_cosine():
+    torch.manual_seed(0)
+    f = torch.randn(5, 8) * 3
+    w = torch.nn.functional.normalize(torch.randn(8, 4), dim=0)
+    got = zeroshot.logits(f, w)
+    want = 100 * torch.nn.functional.cosine_similarity(f[:, None, :], w.T[None], dim=-1)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_scores_metric_top1_top5():
+    rng = np.random.default_rng(0)
+    scores = torch.as_tensor(rng.normal(size=(200, 10)), dtype=torch.float32)
+    labels = torch.as_tensor(rng.integers(0, 10, 200))
+    s = zeroshot.score("accuracy", scores, labels)
+    order = np.argsort(-scores.numpy(), axis=1)
+    assert s.top1 == pytest.approx(100 * np.mean(order[:, 0] == labels.numpy()))
+    assert s.top5 == pytest.approx(100 * np.mean((order[:, :5] == labels.numpy()[:, None]).any(1)))
+    assert s.value == pytest.approx(s.top1)
+    per_class = zeroshot.score("mean_per_class_accuracy", scores, labels)
+    want = np.mean([np.mean(order[labels.numpy() == c, 0] == c) for c in range(10)]) * 100
+    assert per_class.value == pytest.approx(want)
+    # few classes: no top-5; multi-label: neither
+    assert zeroshot.score("accuracy", scores[:, :4], labels % 4).top5 is None
+    multi = torch.as_tensor(rng.integers(0, 2, (200, 10)))
+    m = zeroshot.score("map_11point", scores, multi)
+    assert m.top1 is None and m.top5 is None and 0 <= m.value <= 100
+
+
+def test_evaluate_on_features_matches_logits():
+    model = tiny_model()
+    task = get_task("digits")
+    clf = zeroshot.build_classifier(model, task.class_prompts, task.templates, cache=False)
+    torch.manual_seed(1)
+    feats = FeatureSet(torch.randn(30, model.embed_dim), torch.arange(30) % 10)
+    s = zeroshot.evaluate(task, feats, clf)
+    pred = zeroshot.logits(feats.features, clf).argmax(1)
+    assert s.top1 == pytest.approx(100 * (pred == feats.labels).float().mean().item())
