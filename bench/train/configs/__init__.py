@@ -1,0 +1,1 @@
+"""Example training configs (YAML), shipped as package data."""
