@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from bench.datasets import digits as digits_loader
@@ -59,3 +60,25 @@ def test_digits_images_are_the_sklearn_digits():
     got = np.asarray(ds[3][0])[..., 0].astype(float) * 16 / 255
     assert np.allclose(got, ref.images[idx[3]], atol=0.05)
     assert ds[3][1] == ref.target[idx[3]]
+
+
+def test_digits_shifted_has_same_splits_and_labels_but_shifted_pixels():
+    import numpy as np
+
+    clean, shifted = get_task("digits"), get_task("digits_shifted")
+    for split in ("train", "val", "test"):
+        a, b = clean.dataset(split), shifted.dataset(split)
+        assert list(a.labels) == list(b.labels)
+    a, b = clean.dataset("test"), shifted.dataset("test")
+    diffs = [np.abs(np.asarray(a[i][0], int) - np.asarray(b[i][0], int)).mean() for i in range(20)]
+    assert min(diffs) > 5  # every image is visibly changed
+    again = shifted.dataset("test")
+    assert np.array_equal(np.asarray(b[3][0]), np.asarray(again[3][0]))  # deterministic
+
+
+def test_digits_unknown_shift_is_a_one_line_error():
+    from bench.datasets import digits
+    from bench.errors import BenchError
+
+    with pytest.raises(BenchError, match="unknown digits shift 'blur'.*rotate, noise, invert"):
+        digits.load(None, "test", ".", shift=["blur"])

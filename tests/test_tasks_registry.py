@@ -55,7 +55,7 @@ SHIFTS = {
     "imagenet_vid": (30, "pm0_pm10"),
     "ytbb": (24, "pm0_pm10"),
 }
-ALL = sorted([*PAPER, *SHIFTS, "digits"])
+ALL = sorted([*PAPER, *SHIFTS, "digits", "digits_shifted"])
 
 
 def test_exactly_the_issues_tasks_ship_as_package_data():
@@ -71,7 +71,7 @@ def test_exactly_the_issues_tasks_ship_as_package_data():
 def test_tags_form_the_suites():
     assert sorted(t.name for t in list_tasks("paper27")) == sorted(PAPER)
     assert sorted(t.name for t in list_tasks("shifts")) == sorted(SHIFTS)
-    assert [t.name for t in list_tasks("embedded")] == ["digits"]
+    assert [t.name for t in list_tasks("embedded")] == ["digits", "digits_shifted"]
     assert [t.name for t in list_tasks()] == ALL
     with pytest.raises(BenchError, match="valid tags: paper27, shifts, embedded"):
         list_tasks("paper28")
@@ -170,7 +170,8 @@ def test_class_names_templates_and_pools_match_the_references():
     spec = importlib.util.spec_from_file_location("make_tasks", ROOT / "tools" / "make_tasks.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert [p for name in ALL for p in module.check(name)] == []
+    generated = [name for name in ALL if name != "digits_shifted"]  # a copy of digits, by hand
+    assert [p for name in generated for p in module.check(name)] == []
 
 
 def _digits_bytes() -> bytes:
