@@ -1,0 +1,270 @@
+"""The paper's per-task metrics, by the names that task files use, all in percent (0-100).
+
+- ``accuracy``: top-1 accuracy (most tasks).
+- ``mean_per_class_accuracy``: mean over the classes present in ``labels`` of per-class top-1
+  recall (FGVC Aircraft, Oxford-IIIT Pets, Caltech-101, Flowers-102).
+- ``map_11point``: PASCAL VOC 2007 11-point interpolated AP, averaged over classes
+  (VOC 2007, multi-label).
+- ``roc_auc``: area under the ROC curve of the positive class's score (Hateful Memes, binary);
+  ``[n, 2]`` scores rank by the softmax probability of class 1.
+- ``mean_top1_top5``: (top-1 + top-5) / 2 (Kinetics-700).
+- ``pm0_pm10``: pm-0, the accuracy on anchor frames (``which="pm10"``: pm-10)
+  (ImageNet-Vid, YouTube-BB).
+
+``compute(metric, scores, labels, **kw)`` returns the headline number; ``compute_details``
+returns it with its parts (top-1 and top-5, pm-0 and pm-10). ``scores`` is ``[n, n_classes]``
+(logits or probabilities: only their order matters); ``labels`` are class indices (``-1`` or any
+index outside the scores' columns counts as wrong), a multi-hot ``[n, n_classes]`` matrix for
+``map_11point``, or per-sample sets of valid classes for ``pm0_pm10``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+
+from bench.errors import BenchError
+from bench.registry import Registry
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A registered metric: ``details`` returns the headline value under ``name`` and parts."""
+
+    name: str
+    description: str
+    details: Callable[..., dict[str, float]]
+
+
+METRICS: Registry[Metric] = Registry(
+    "metric", "python -c 'import bench.metrics as m; print(m.names())'"
+)
+
+
+def _register(name: str, description: str) -> Callable:
+    def wrap(fn: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
+        METRICS.register(name, Metric(name, description, fn))
+        return fn
+
+    return wrap
+
+
+def names() -> list[str]:
+    """The registered metric names."""
+    return METRICS.names()
+
+
+def get_metric(name: str) -> Metric:
+    """The metric registered as ``name``.
+
+    Raises:
+        UnknownNameError: naming the close matches.
+    """
+    return METRICS.get(name)
+
+
+def compute(metric: str, scores: Any, labels: Any, **kw: Any) -> float:
+    """The headline value of ``metric`` in percent.
+
+    Args:
+        metric: A registered name (see the module docstring).
+        scores: ``[n, n_classes]`` scores (numpy, torch or nested lists).
+        labels: As the metric expects (see the module docstring).
+        **kw: Metric options (``pmsets`` and ``which`` for ``pm0_pm10``).
+
+    Raises:
+        UnknownNameError: for an unknown metric name.
+        BenchError: for scores and labels of the wrong shape.
+    """
+    m = get_metric(metric)
+    return m.details(scores, labels, **kw)[m.name]
+
+
+def compute_details(metric: str, scores: Any, labels: Any, **kw: Any) -> dict[str, float]:
+    """Like :func:`compute`, with the metric's parts (e.g. ``top1``, ``top5``, ``pm0``)."""
+    return dict(get_metric(metric).details(scores, labels, **kw))
+
+
+def _np(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor, without importing torch here
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _scores_labels(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    s, y = _np(scores), _np(labels)
+    if s.ndim != 2:
+        raise BenchError(f"scores must be [n_samples, n_classes]; got shape {s.shape}")
+    if y.ndim != 1 or len(y) != len(s):
+        raise BenchError(
+            f"labels must be [n_samples] class indices matching scores {s.shape}; "
+            f"got shape {y.shape}"
+        )
+    if len(s) == 0:
+        raise BenchError("no samples to score: scores and labels are empty")
+    return s, y.astype(np.int64)
+
+
+def topk_accuracy(scores: Any, labels: Any, k: int) -> float:
+    """Percent of samples whose label is among the ``k`` highest scores.
+
+    Ties at the k-th score are broken by column order (lower index first), as a stable sort.
+
+    Args:
+        scores: ``[n, n_classes]``.
+        labels: ``[n]`` class indices.
+        k: Positive number of top classes; ``k >= n_classes`` gives 100.
+
+    Raises:
+        BenchError: on bad shapes or ``k < 1``.
+    """
+    s, y = _scores_labels(scores, labels)
+    if k < 1:
+        raise BenchError(f"k must be a positive integer; got {k!r}")
+    valid = (y >= 0) & (y < s.shape[1])
+    rows = np.flatnonzero(valid)
+    own = s[rows, y[valid]][:, None]
+    # rank of the label's score: higher scores, plus equal scores in earlier columns
+    earlier = np.arange(s.shape[1])[None, :] < y[valid][:, None]
+    rank = (s[rows] > own).sum(1) + ((s[rows] == own) & earlier).sum(1)
+    return float(100.0 * (rank < k).sum() / len(y))
+
+
+@_register("accuracy", "top-1 accuracy")
+def _accuracy(scores: Any, labels: Any) -> dict[str, float]:
+    top1 = topk_accuracy(scores, labels, 1)
+    return {"accuracy": top1, "top1": top1}
+
+
+@_register("mean_per_class_accuracy", "mean over classes of per-class top-1 recall")
+def _mean_per_class(scores: Any, labels: Any) -> dict[str, float]:
+    s, y = _scores_labels(scores, labels)
+    correct = np.argmax(s, axis=1) == y
+    per_class = [correct[y == c].mean() for c in np.unique(y)]
+    return {"mean_per_class_accuracy": float(100.0 * np.mean(per_class))}
+
+
+@_register("mean_top1_top5", "mean of top-1 and top-5 accuracy")
+def _mean_top1_top5(scores: Any, labels: Any) -> dict[str, float]:
+    top1, top5 = topk_accuracy(scores, labels, 1), topk_accuracy(scores, labels, 5)
+    return {"mean_top1_top5": (top1 + top5) / 2, "top1": top1, "top5": top5}
+
+
+def average_precision_11point(scores: np.ndarray, positive: np.ndarray) -> float:
+    """PASCAL VOC 2007 11-point interpolated average precision of one class, in [0, 1].
+
+    Ranks samples by descending score (stable), and averages over t = 0, 0.1, ..., 1 the
+    maximum precision at recall >= t (0 where recall never reaches t), as the VOC 2007 devkit.
+    """
+    order = np.argsort(-scores, kind="stable")
+    tp = np.cumsum(positive[order])
+    precision = tp / np.arange(1, len(tp) + 1)
+    recall = tp / positive.sum()
+    ap = 0.0
+    for t in np.arange(11) * 0.1:  # the devkit's 0:0.1:1, same floating-point thresholds
+        reached = recall >= t
+        ap += (precision[reached].max() if reached.any() else 0.0) / 11
+    return float(ap)
+
+
+@_register("map_11point", "VOC 2007 11-point mAP over classes (multi-hot labels)")
+def _map_11point(scores: Any, labels: Any, mask: Any = None) -> dict[str, float]:
+    """``mask`` (optional, bool ``[n, n_classes]``): False excludes an entry, e.g. VOC's
+    "difficult"-only images of a class; classes with no positive sample are skipped."""
+    s, y = _np(scores).astype(np.float64), _np(labels)
+    if s.ndim != 2 or y.shape != s.shape:
+        raise BenchError(
+            f"map_11point needs scores and multi-hot labels of the same [n, n_classes] shape; "
+            f"got {s.shape} and {y.shape}"
+        )
+    keep = np.ones(s.shape, bool) if mask is None else _np(mask).astype(bool)
+    aps = [
+        average_precision_11point(s[keep[:, c], c], y[keep[:, c], c] > 0)
+        for c in range(s.shape[1])
+        if (y[keep[:, c], c] > 0).any()
+    ]
+    if not aps:
+        raise BenchError("map_11point: no class has a positive sample; check the labels")
+    return {"map_11point": float(100.0 * np.mean(aps))}
+
+
+@_register("roc_auc", "ROC AUC of the positive class's score (binary)")
+def _roc_auc(scores: Any, labels: Any) -> dict[str, float]:
+    """``scores``: ``[n]`` positive-class scores, or ``[n, 2]`` logits or probabilities, ranked
+    by column 1 minus column 0 (monotone in the softmax probability of class 1 for both)."""
+    s, y = _np(scores).astype(np.float64), _np(labels)
+    if s.ndim == 2 and s.shape[1] == 2:
+        s = s[:, 1] - s[:, 0]
+    if s.ndim != 1 or y.shape != s.shape or not np.isin(y, (0, 1)).all():
+        raise BenchError(
+            f"roc_auc needs [n] or [n, 2] scores and [n] 0/1 labels; got scores {s.shape}, "
+            f"labels {y.shape} with values {np.unique(y)[:5].tolist()}"
+        )
+    n_pos, n_neg = int(y.sum()), int((y == 0).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise BenchError("roc_auc needs both classes in the labels; got only one")
+    ranks = rankdata(s)  # average ranks for ties: the Mann-Whitney U statistic
+    auc = (ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return {"roc_auc": float(100.0 * auc)}
+
+
+def valid_class_correct(scores: Any, valid: Any) -> np.ndarray:
+    """Per sample, whether the top-1 class is one of its valid classes.
+
+    Args:
+        scores: ``[n, n_classes]``.
+        valid: ``[n]`` class indices, a multi-hot ``[n, n_classes]`` matrix, or a sequence of
+            ``n`` collections of valid class indices (ImageNet-Vid frames may have several).
+
+    Returns:
+        Bool array ``[n]``.
+    """
+    pred = np.argmax(_np(scores), axis=1)
+    if len(valid) != len(pred):
+        raise BenchError(f"{len(valid)} label entries for {len(pred)} scored samples")
+    arr = (
+        valid if isinstance(valid, np.ndarray) else _np(valid) if hasattr(valid, "detach") else None
+    )
+    if arr is not None and arr.ndim == 2:
+        return arr[np.arange(len(pred)), pred] > 0
+    if arr is not None and arr.ndim == 1 and arr.dtype != object:
+        return pred == arr
+    sets = [set(np.atleast_1d(v).tolist()) for v in valid]
+    return np.array([int(p) in v for p, v in zip(pred, sets, strict=True)], dtype=bool)
+
+
+def pm_k(
+    correct: Any, pmsets: Mapping[int, Collection[int]] | Sequence[tuple[int, Collection[int]]]
+) -> dict[str, float]:
+    """pm-0 and pm-k (Shankar et al. 2019) from per-frame correctness, in percent.
+
+    Args:
+        correct: Bool ``[n_frames]``.
+        pmsets: For each anchor frame index, the indices of its neighbour frames (within k
+            frames; ±10 for pm-10), as a mapping or ``(anchor, neighbours)`` pairs.
+
+    Returns:
+        ``{"pm0": accuracy on anchors, "pm10": percent of anchors that are correct together
+        with all their neighbours}``.
+    """
+    c = _np(correct).astype(bool)
+    items = list(pmsets.items() if isinstance(pmsets, Mapping) else pmsets)
+    if not items:
+        raise BenchError("pm-k needs at least one anchor frame; pmsets is empty")
+    anchors = np.array([c[int(a)] for a, _ in items])
+    whole = np.array([c[int(a)] and bool(np.all(c[np.asarray(n, int)])) for a, n in items])
+    return {"pm0": float(100.0 * anchors.mean()), "pm10": float(100.0 * whole.mean())}
+
+
+@_register("pm0_pm10", "pm-0 on anchor frames (details: pm-0 and pm-10)")
+def _pm0_pm10(scores: Any, labels: Any, pmsets: Any = None, which: str = "pm0") -> dict[str, float]:
+    if pmsets is None:
+        raise BenchError("pm0_pm10 needs pmsets= (anchor frame -> neighbour frame indices)")
+    if which not in ("pm0", "pm10"):
+        raise BenchError(f"which must be 'pm0' or 'pm10'; got {which!r}")
+    out = pm_k(valid_class_correct(scores, labels), pmsets)
+    return {"pm0_pm10": out[which], **out}
