@@ -190,6 +190,14 @@ class Task:
         from bench.tasks.splits import IndexView, stratified_split
 
         full = loader.load(self, "train", where, fold=fold, **opts)
+        if not 0 < self.val.size < len(full):
+            from bench.errors import DataMissingError
+
+            raise DataMissingError(
+                f"task {self.name!r}: cannot carve its {self.val.size}-example val split from "
+                f"the {len(full)} training examples found under {where}; the training data is "
+                f"incomplete: fetch it again (`bench download {self.name}` or its manual steps)"
+            )
         rest, carved = stratified_split(full.labels, self.val.size, self.val.seed)
         return IndexView(full, carved if split == "val" else rest)
 
