@@ -93,3 +93,21 @@ def wnid_folder_dataset(
             f"(e.g. {wnids[0]}); check the data root or download it again"
         )
     return file_dataset(files, out, transform)
+
+
+@cache
+def sublist_wnids(sublist_file: str) -> tuple[str, ...]:
+    """The wnids of a 200-class sublist (ImageNet-R/-A), in ascending ImageNet index order."""
+    index = wnid_index()
+    return tuple(sorted(read_data(sublist_file)["wnids"], key=index.get))
+
+
+def load_sublist_folder(task: Any, root: str | Path, folder: str, sublist_file: str) -> LazyDataset:
+    """A ``<folder>/<wnid>/*.jpg`` test set of a class sublist, labelled in the task's class order.
+
+    Each wnid is matched through its ImageNet index to the task class whose ``imagenet_pool``
+    holds it (without pools: the sublist's ascending ImageNet-index order).
+    """
+    wnids = sublist_wnids(sublist_file)
+    labels = task_positions(task, [(wnid_index()[w],) for w in wnids])
+    return wnid_folder_dataset(task, Path(root) / folder, wnids, labels)

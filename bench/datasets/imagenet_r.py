@@ -8,13 +8,12 @@ matched through its ImageNet index to the task class whose ``imagenet_pool`` hol
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from bench.datasets._common import LazyDataset, check_fold, check_split
 from bench.datasets._download import Resource, download_resources
-from bench.datasets._imagenet import read_data, task_positions, wnid_folder_dataset, wnid_index
+from bench.datasets._imagenet import load_sublist_folder, sublist_wnids
 
 SPLITS = ("test",)
 OFFICIAL_VAL = False
@@ -25,22 +24,19 @@ RESOURCES = [
         "md5:a61312130a589d0ca1a8fca1f2bd3337",
     )
 ]
+SUBLIST = "imagenet_r_class_sublist.json"
 
 
-@cache
 def class_wnids() -> tuple[str, ...]:
     """The 200 wnids, in ascending ImageNet index order."""
-    index = wnid_index()
-    return tuple(sorted(read_data("imagenet_r_class_sublist.json")["wnids"], key=index.get))
+    return sublist_wnids(SUBLIST)
 
 
 def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> LazyDataset:
     """ImageNet-R ``test`` with labels in the task's class order."""
     check_split(task, split, SPLITS)
     check_fold(task, fold)
-    wnids = class_wnids()
-    labels = task_positions(task, [(wnid_index()[w],) for w in wnids])
-    return wnid_folder_dataset(task, Path(root) / "imagenet-r", wnids, labels)
+    return load_sublist_folder(task, root, "imagenet-r", SUBLIST)
 
 
 def is_present(task: Any, root: str | Path, **_: Any) -> bool:
