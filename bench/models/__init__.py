@@ -26,6 +26,9 @@ _EXPORTS = {
     "get_model_info": "hub",
     "download": "hub",
     "load": "hub",
+    "EvalModel": "seam",
+    "ClipModel": "seam",
+    "tensors_sha256": "seam",
 }
 
 __all__ = sorted(_EXPORTS)

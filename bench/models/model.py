@@ -229,6 +229,31 @@ class CLIP(nn.Module):
             )
         return self.visual(images.to(self.dtype))
 
+    def image_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The embedding and the paper's probe features from one pass of the image tower.
+
+        Probe features (Appendix A.3): for ViTs the class token after ``ln_post`` and before
+        ``proj`` (``[N, vision_width]``); for ResNets the attention-pool output, which is the
+        embedding itself.
+
+        Returns:
+            ``(embedding [N, embed_dim], probe [N, probe_dim])`` in ``self.dtype``.
+        """
+        self.encode_image(images[:0])  # shape check only
+        x = images.to(self.dtype)
+        if isinstance(self.visual, VisionTransformer):
+            pooled = self.visual.forward_pooled(x)
+            return pooled @ self.visual.proj, pooled
+        emb = self.visual(x)
+        return emb, emb
+
+    @property
+    def probe_dim(self) -> int:
+        """Width of :meth:`image_features`' probe features."""
+        if isinstance(self.visual, VisionTransformer):
+            return self.config.vision_width
+        return self.embed_dim
+
     def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
         """Text features (at each sequence's end-of-text token, its highest id), unnormalised.
 

@@ -42,10 +42,15 @@ class VisionTransformer(nn.Module):
         self.ln_post = LayerNorm(width)
         self.proj = nn.Parameter(scale * torch.randn(width, output_dim))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """The class token after ``ln_post``, before ``proj``: the paper's probe features
+        (Appendix A.3, I_f in Figure 3), ``[N, width]``."""
         x = self.conv1(x.to(self.conv1.weight.dtype))  # N, width, grid, grid
         x = x.flatten(2).transpose(1, 2)  # N, grid**2, width
         cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
         x = torch.cat([cls, x], dim=1) + self.positional_embedding.to(x.dtype)
         x = self.transformer(self.ln_pre(x))
-        return self.ln_post(x[:, 0]) @ self.proj
+        return self.ln_post(x[:, 0])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_pooled(x) @ self.proj
