@@ -78,3 +78,14 @@ def test_ambiguous_vocabulary_and_head_width_are_refused(tmp_path) -> None:  # n
     torch.save(tiny_sd(transformer_width=80, transformer_heads=1), path)
     with pytest.raises(BenchError, match="text width 80 is not a multiple of 64"):
         resolve(str(path))
+
+
+def test_bench_models_lists_families_and_open_clip_names(capsys) -> None:  # noqa: ANN001
+    from bench.cli import main
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert all(f in out for f in ("open_clip:ARCH/PRETRAINED", "hf:ORG/NAME", "ViT-B/32"))
+    pytest.importorskip("open_clip")
+    assert main(["models", "--family", "open_clip"]) == 0
+    assert "open_clip:ViT-B-32/laion2b_s34b_b79k" in capsys.readouterr().out.splitlines()
