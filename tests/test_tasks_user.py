@@ -6,81 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from _tasks_fixtures import CLASSES, colour_image, task_yaml, write_task
 from eval_fixtures import _one_thread, run_cli, save_tiny  # noqa: F401
-from PIL import Image
 
-import bench.tasks
 from bench.errors import BenchError
 from bench.tasks import add_task_dirs, broken_tasks, get_task, list_tasks
-
-CLASSES = ["red", "green", "blue"]
-FOLDERS = {"red": "0_red", "green": "1_green", "blue": "2_blue"}  # sorted order != class order
-RGB = {"red": (200, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 200)}
-
-
-@pytest.fixture(autouse=True)
-def _forget_task_dirs():
-    yield
-    bench.tasks.reset(dirs=True)
-
-
-def task_yaml(name: str, loader: str, options: str, *, train: int, test: int, val: int) -> str:
-    return f"""name: {name}
-title: "My {name}"
-version: 1
-metric: accuracy
-classes: [{", ".join(CLASSES)}]
-templates: ["a photo of the colour {{}}.", "a {{}} square."]
-splits: {{train: {train}, test: {test}}}
-val: {{official: false, size: {val}, seed: 0}}
-source:
-  loader: {loader}
-  options: {options}
-citation: "none"
-licence: "CC0"
-"""
-
-
-def write_task(folder: Path, name: str, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def colour_image(path: Path, cls: str, i: int) -> Path:
-    """A 40 px square of the class's colour, with a per-image shade (so items differ)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    r, g, b = RGB[cls]
-    Image.new("RGB", (40, 40), (r + i % 7, g + i % 5, b + i % 3)).save(path, "PNG")
-    return path
-
-
-def build_imagefolder(root: Path, per_class: dict[str, int]) -> dict[str, list[int]]:
-    """``root/<split>/<folder>/<i>.png``; returns the expected labels per split, class order."""
-    labels: dict[str, list[int]] = {}
-    for split, n in per_class.items():
-        labels[split] = []
-        for c, cls in enumerate(CLASSES):
-            for i in range(n):
-                colour_image(root / split / FOLDERS[cls] / f"{i:03d}.png", cls, i)
-            labels[split] += [c] * n
-    return labels
-
-
-@pytest.fixture
-def imagefolder_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A user task ``colours`` (imagefolder, folder-name map) and its data; returns its dir."""
-    data = tmp_path / "data"
-    monkeypatch.setenv("BENCH_DATA", str(data))
-    build_imagefolder(data / "colours", {"train": 6, "test": 3})
-    folders = json.dumps(FOLDERS)
-    write_task(
-        tmp_path / "mytasks",
-        "colours",
-        task_yaml("colours", "imagefolder", f"{{folders: {folders}}}", train=18, test=9, val=6),
-    )
-    return tmp_path / "mytasks"
 
 
 def test_imagefolder_labels_follow_the_class_list_not_folder_order(imagefolder_task: Path):

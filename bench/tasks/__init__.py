@@ -69,6 +69,11 @@ def add_task_dirs(paths: Iterable[str | os.PathLike[str]] | None) -> None:
     reset()
 
 
+def added_task_dirs() -> list[Path]:
+    """The folders given to :func:`add_task_dirs` so far."""
+    return list(_added_dirs)
+
+
 def task_dirs() -> list[Path]:
     """The folders of user task files: ``$BENCH_TASKS_PATH``'s, then ``--tasks-dir``'s.
 
@@ -192,6 +197,7 @@ __all__ = [
     "TaskFileError",
     "ValSpec",
     "add_task_dirs",
+    "added_task_dirs",
     "broken_tasks",
     "get_task",
     "list_tasks",
