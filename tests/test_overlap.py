@@ -107,6 +107,16 @@ def test_subset_accuracies_match_an_independent_computation(fixture):
     assert acc["clean"] == pytest.approx(100 * correct[~flags].mean())
     assert acc["difference"] == pytest.approx(acc["overlap"] - acc["clean"])
     assert 0 <= acc["p_two_sided"] <= 1
+    # the report's table and plot read the file; the result reader leaves it alone
+    from bench.report.overlap import overlap_section
+    from bench.results import load_results
+
+    tables, drawn, notes = overlap_section(tmp / "out", tmp / "report")
+    row = tables[0].values.loc["tiny / dtd"]
+    assert row["overlap %"] == pytest.approx(r["overlap_percent"])
+    assert row["difference"] == pytest.approx(acc["difference"]) and not notes
+    assert (tmp / "report" / drawn["overlap"][0]).is_file()
+    assert load_results(tmp / "out").problems == []
 
 
 def test_subset_accuracy_and_binomial_test_by_hand():
