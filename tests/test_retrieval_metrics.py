@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ def _module():
     path = Path(bench.__file__).parent / "suites" / "retrieval_metrics.py"
     spec = importlib.util.spec_from_file_location("retrieval_metrics", path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
     return mod
 
@@ -38,11 +40,12 @@ def test_recall_matches_brute_force():
     n_img, per = 12, 5
     text_image = np.repeat(np.arange(n_img), per)
     sim = rng.normal(size=(n_img, n_img * per))
-    sim[text_image, np.arange(n_img * per)] += 1.0  # some signal
+    sim[text_image, np.arange(n_img * per)] += 0.7  # some signal
     t = mod.text_retrieval_recall(torch.tensor(sim), torch.tensor(text_image))
     i = mod.image_retrieval_recall(torch.tensor(sim), torch.tensor(text_image))
     for k in (1, 5, 10):
         want_t, want_i = _brute(sim, text_image, k)
         assert abs(100 * t[k].float().mean().item() - want_t) < 1e-4
         assert abs(100 * i[k].float().mean().item() - want_i) < 1e-4
-    assert 0 < want_t < 100 and 0 < want_i < 100  # the case is not trivial
+        if k == 1:
+            assert 0 < want_t < 100 and 0 < want_i < 100  # the case is not trivial
