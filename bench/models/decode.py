@@ -23,9 +23,7 @@ from collections.abc import Sequence
 import torch
 from PIL import Image
 
-with warnings.catch_warnings():  # torchvision 0.29 points to torchcodec; its decoders still work
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from torchvision.io import ImageReadMode, decode_image, decode_jpeg
+from torchvision.io import ImageReadMode, decode_image, decode_jpeg
 from torchvision.transforms.functional import InterpolationMode, center_crop, resize
 
 from bench.errors import CorruptImageError
@@ -70,7 +68,9 @@ def decode_batch(
     if jpeg:
         datas = [torch.frombuffer(bytearray(blobs[i]), dtype=torch.uint8) for i in jpeg]
         try:
-            decoded = decode_jpeg(datas, mode=ImageReadMode.RGB, device=device)
+            with warnings.catch_warnings():  # torchvision 0.29 points to torchcodec; still works
+                warnings.simplefilter("ignore", DeprecationWarning)
+                decoded = decode_jpeg(datas, mode=ImageReadMode.RGB, device=device)
             for i, t in zip(jpeg, decoded, strict=True):
                 out[i] = t
         except RuntimeError:  # one bad file fails the batch: fall back one by one
@@ -85,7 +85,9 @@ def decode_batch(
 def _decode_single(data: bytes, name: str, device: torch.device) -> torch.Tensor:
     try:
         t = torch.frombuffer(bytearray(data), dtype=torch.uint8)
-        return decode_image(t, mode=ImageReadMode.RGB).to(device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return decode_image(t, mode=ImageReadMode.RGB).to(device)
     except RuntimeError:
         return _decode_one_cpu(data, name).to(device)
 
