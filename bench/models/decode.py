@@ -22,7 +22,6 @@ from collections.abc import Sequence
 
 import torch
 from PIL import Image
-
 from torchvision.io import ImageReadMode, decode_image, decode_jpeg
 from torchvision.transforms.functional import InterpolationMode, center_crop, resize
 
