@@ -35,9 +35,10 @@ from tqdm.auto import tqdm
 
 from bench.errors import BenchError, CorruptImageError
 from bench.io import atomic_path, atomic_write_json, cache_dir
+from bench.models.seam import EvalModel
+from bench.settings import Settings
 
-FEATURE_FORMAT_VERSION = 1
-PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+FEATURE_FORMAT_VERSION = 2  # 2: embedding and the paper's probe features, one file
 
 #: Counters that tests and logs read: ``cache_hits``, ``cache_misses``, ``extracted_images``,
 #: ``resumed_images``, ``chunks_written``, ``rejected_cache_files``.
@@ -45,73 +46,36 @@ STATS: Counter[str] = Counter()
 
 
 @dataclass
-class FeatureSet:
-    """Features of one split.
+class SplitFeatures:
+    """Features of one split, both kinds from one pass of the image tower.
 
     Attributes:
-        features: ``[N, D]`` float32 image embeddings, unnormalised (as ``encode_image``).
+        embedding: ``[N, embed_dim]`` float32 image embeddings, unnormalised (zero-shot).
+        probe: ``[N, probe_dim]`` float32 probe features (the paper's: ViT class token
+            before the projection, ResNet attention-pool output), for linear probes.
         labels: ``[N]`` int64 class indices, or ``[N, C]`` multi-hot for multi-label tasks.
-        skipped: Corrupt images skipped (``skip_corrupt``); they are not in ``features``.
+        side: Per-item side data that metrics need (e.g. ``difficult``, ``pmk_sets``).
+        skipped: Corrupt images skipped (``skip_corrupt``); they are not in the tensors.
         skipped_files: Their paths.
+        n_found: Items found in the split.
+        n_expected: Items the task file expects (``None`` where it does not say).
+        partial: Whether fewer items than expected were evaluated (``--allow-partial``).
         key: The cache key (``None`` when not cached).
     """
 
-    features: torch.Tensor
+    embedding: torch.Tensor
+    probe: torch.Tensor
     labels: torch.Tensor
+    side: dict[str, Any] = field(default_factory=dict)
     skipped: int = 0
     skipped_files: list[str] = field(default_factory=list)
+    n_found: int = 0
+    n_expected: int | None = None
+    partial: bool = False
     key: str | None = None
 
     def __len__(self) -> int:
-        return int(self.features.shape[0])
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` -> CUDA if available else CPU; checks that a requested device exists.
-
-    Raises:
-        BenchError: for an unknown device string or CUDA requested without a GPU.
-    """
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise BenchError(
-            f"unknown device {device!r}; use cpu, cuda, cuda:N or mps (e.g. --device cuda:0)"
-        ) from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise BenchError(
-            f"device {device!r} asked for, but CUDA is not available; use --device cpu"
-        )
-    return dev
-
-
-def resolve_precision(precision: str | None, device: torch.device) -> str:
-    """``None`` -> ``fp16`` on CUDA (as OpenAI's GPU models), else ``fp32``.
-
-    Raises:
-        BenchError: for a name other than fp32, fp16, bf16.
-    """
-    if precision is None:
-        return "fp16" if device.type == "cuda" else "fp32"
-    if precision not in PRECISIONS:
-        raise BenchError(f"unknown precision {precision!r}; valid choices: {', '.join(PRECISIONS)}")
-    return precision
-
-
-def weights_id(model: torch.nn.Module) -> str:
-    """The model's ``weights_sha256`` (set by ``load_checkpoint``), else the sha256 of its
-    state dict's tensors (names, dtypes, shapes and bytes in key order)."""
-    sha = getattr(model, "weights_sha256", None)
-    if sha:
-        return str(sha)
-    h = hashlib.sha256()
-    for name, t in sorted(model.state_dict().items()):
-        t = t.detach().cpu().contiguous()
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
+        return int(self.labels.shape[0])
 
 
 def feature_key(
@@ -122,6 +86,7 @@ def feature_key(
     fold: int | None,
     preprocess: str,
     precision: str,
+    probe_kind: str,
 ) -> tuple[str, dict[str, Any]]:
     """The cache key of one split's features: ``(file stem, full key dict)``."""
     spec = {
@@ -134,6 +99,7 @@ def feature_key(
         "fold": fold,
         "preprocess": preprocess,
         "precision": precision,
+        "features": {"embedding": "embedding", "probe": probe_kind},
     }
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
     fold_part = "" if fold is None else f"-fold{fold}"
@@ -152,7 +118,7 @@ class FeatureCache:
     def partial_dir(self, key: str) -> Path:
         return self.root / f"{key}.partial"
 
-    def load(self, key: str, spec: dict[str, Any]) -> FeatureSet | None:
+    def load(self, key: str, spec: dict[str, Any]) -> SplitFeatures | None:
         """The cached features for ``key`` if the file's stored key equals ``spec``."""
         path = self.final_path(key)
         if not path.exists():
@@ -161,20 +127,23 @@ class FeatureCache:
         if tensors is None or meta.get("spec") != spec:
             STATS["rejected_cache_files"] += 1
             return None
-        return FeatureSet(
-            tensors["features"],
+        return SplitFeatures(
+            tensors["embedding"],
+            tensors["probe"],
             tensors["labels"],
             skipped=len(meta.get("skipped_files", [])),
             skipped_files=list(meta.get("skipped_files", [])),
+            n_found=int(tensors["labels"].shape[0]),
             key=key,
         )
 
-    def save(self, key: str, spec: dict[str, Any], fs: FeatureSet) -> None:
+    def save(self, key: str, spec: dict[str, Any], fs: SplitFeatures) -> None:
         """Writes the final file atomically, then its JSON description; drops the chunks."""
         meta = {"spec": spec, "skipped_files": fs.skipped_files, "n": len(fs)}
-        tensors = {"features": fs.features.contiguous(), "labels": fs.labels.contiguous()}
+        tensors = {k: getattr(fs, k).contiguous() for k in _TENSORS}
         _write(self.final_path(key), tensors, meta)
-        info = {**meta, "dim": int(fs.features.shape[1]), "created": time.time()}
+        dims = {"embedding_dim": int(fs.embedding.shape[1]), "probe_dim": int(fs.probe.shape[1])}
+        info = {**meta, **dims, "created": time.time()}
         atomic_write_json(self.root / f"{key}.json", info)
         shutil.rmtree(self.partial_dir(key), ignore_errors=True)
 
@@ -195,11 +164,14 @@ class FeatureCache:
         return contiguous
 
     def save_chunk(self, key: str, spec: dict[str, Any], chunk: dict[str, Any]) -> None:
-        tensors = {k: chunk[k].contiguous() for k in ("features", "labels", "indices")}
+        tensors = {k: chunk[k].contiguous() for k in (*_TENSORS, "indices")}
         meta = {"spec": spec, "start": chunk["start"], "end": chunk["end"]}
         meta["skipped_files"] = chunk["skipped_files"]
         _write(self.partial_dir(key) / f"chunk-{chunk['start']:09d}.safetensors", tensors, meta)
         STATS["chunks_written"] += 1
+
+
+_TENSORS = ("embedding", "probe", "labels")
 
 
 def _write(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
@@ -285,112 +257,94 @@ DEFAULT_CHUNK_BATCHES = 20
 
 
 def extract(
-    model: torch.nn.Module,
+    model: EvalModel,
     task: Any,
     split: str,
+    settings: Settings,
     *,
     fold: int | None = None,
-    device: str | torch.device | None = None,
-    batch_size: int = 256,
-    workers: int = 4,
-    precision: str | None = None,
-    data_root: str | Path | None = None,
     cache: bool = True,
-    skip_corrupt: bool = False,
-    weights_sha256: str | None = None,
-    progress: bool = True,
-) -> FeatureSet:
+) -> SplitFeatures:
     """Image features of one split of a task, from the cache or extracted (and cached).
 
     Args:
-        model: A CLIP model (``encode_image``, ``image_resolution``), in eval mode.
+        model: The model seam (``preprocess``, ``image_features``), on ``settings.device``.
         task: A :class:`bench.tasks.Task`.
         split: ``train``, ``val`` or ``test``.
+        settings: The run's device, precision, batch size, workers, data root, skip-corrupt
+            and progress.
         fold: The fold for tasks with ``probe_folds > 1`` (stl10).
-        device: Where to run (default CUDA if available).
-        batch_size, workers: DataLoader settings.
-        precision: ``fp32``, ``fp16`` or ``bf16`` autocast (default fp16 on CUDA, else fp32).
-        data_root: Overrides the data root (``--data-root``).
         cache: Read and write the feature cache (and resume from its chunks).
-        skip_corrupt: Skip images that do not decode, counting them, instead of raising.
-        weights_sha256: The weights' hash, if known (saves hashing an in-memory model).
-        progress: Show a tqdm bar with the task, the split and images/s.
 
     Returns:
-        The split's :class:`FeatureSet`.
+        The split's :class:`SplitFeatures` (embedding and probe features).
 
     Raises:
         CorruptImageError: an image does not decode and ``skip_corrupt`` is off.
         DataMissingError: the task's data is not on disk.
     """
-    from bench.models import image_transform, preprocess_id
-
-    dev = resolve_device(device)
-    prec = resolve_precision(precision, dev)
-    resolution = model.image_resolution
     key, spec = feature_key(
-        weights_sha256=weights_sha256 or weights_id(model),
+        weights_sha256=model.weights_sha256,
         task=task,
         split=split,
         fold=fold,
-        preprocess=preprocess_id(resolution),
-        precision=prec,
+        preprocess=model.preprocess_id,
+        precision=settings.precision,
+        probe_kind=model.probe_kind,
     )
     store = FeatureCache()
-    if cache and (hit := store.load(key, spec)) is not None:
-        if hit.skipped and not skip_corrupt:
+    if cache and not settings.refresh_features and (hit := store.load(key, spec)) is not None:
+        if hit.skipped and not settings.skip_corrupt:
             raise CorruptImageError(
                 hit.skipped_files[0], "skipped by an earlier --skip-corrupt run"
             )
         STATS["cache_hits"] += 1
-        return hit
+        return _with_expected(hit, task, split)
     STATS["cache_misses"] += 1
-    dataset = task.dataset(split, root=data_root, fold=fold)
+    dataset = task.dataset(split, root=settings.data_root, fold=fold)
     desc = f"{task.name}/{split}" + ("" if fold is None else f"/fold{fold}")
     chunks = _run_chunks(
-        model, dataset, image_transform(resolution), store if cache else None, key, spec,
-        desc=desc, device=dev, precision=prec, batch_size=batch_size, workers=workers,
-        skip_corrupt=skip_corrupt, progress=progress,
-    )  # fmt: skip
+        model, dataset, store if cache else None, key, spec, desc=desc, settings=settings
+    )
     fs = concat_chunks(chunks, key=key if cache else None)
     if cache:
         store.save(key, spec, fs)
+    return _with_expected(fs, task, split)
+
+
+def _with_expected(fs: SplitFeatures, task: Any, split: str) -> SplitFeatures:
+    fs.n_found = len(fs) + fs.skipped
+    fs.n_expected = task.expected_sizes().get(split)
     return fs
 
 
 def _run_chunks(
-    model: torch.nn.Module,
+    model: EvalModel,
     dataset: Any,
-    transform: Callable[[Any], torch.Tensor],
     store: FeatureCache | None,
     key: str,
     spec: dict[str, Any],
     *,
     desc: str,
-    device: torch.device,
-    precision: str,
-    batch_size: int,
-    workers: int,
-    skip_corrupt: bool,
-    progress: bool,
+    settings: Settings,
 ) -> list[dict[str, Any]]:
     """The chunks of a whole split: those saved by an earlier run, then the rest, each
     saved as it completes when ``store`` is given."""
     chunks = store.load_chunks(key, spec) if store is not None else []
     skipped_before = [f for c in chunks for f in c["skipped_files"]]
-    if skipped_before and not skip_corrupt:
+    if skipped_before and not settings.skip_corrupt:
         raise CorruptImageError(skipped_before[0], "skipped by an earlier --skip-corrupt run")
     start = chunks[-1]["end"] if chunks else 0
     STATS["resumed_images"] += start
     loader = make_loader(
-        dataset, transform, start=start, batch_size=batch_size, workers=workers, device=device
-    )
-    bar = tqdm(total=len(dataset), initial=start, desc=desc, unit="img", disable=not progress)
-    with bar:
+        dataset, model.preprocess, start=start, batch_size=settings.batch_size,
+        workers=settings.workers, device=settings.device,
+    )  # fmt: skip
+    total, off = len(dataset), not settings.progress
+    with tqdm(total=total, initial=start, desc=desc, unit="img", disable=off) as bar:
         for chunk in encode_chunks(
-            model, loader, start=start, device=device, precision=precision,
-            skip_corrupt=skip_corrupt, on_batch=bar.update,
-        ):  # fmt: skip
+            model, loader, start=start, settings=settings, on_batch=bar.update
+        ):
             STATS["extracted_images"] += chunk["end"] - chunk["start"]
             if store is not None:
                 store.save_chunk(key, spec, chunk)
@@ -399,42 +353,36 @@ def _run_chunks(
 
 
 def encode_chunks(
-    model: torch.nn.Module,
+    model: EvalModel,
     loader: DataLoader,
     *,
     start: int,
-    device: torch.device,
-    precision: str,
-    skip_corrupt: bool = False,
+    settings: Settings,
     chunk_batches: int | None = None,
     on_batch: Callable[[int], Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Encodes a :func:`make_loader` loader, yielding a chunk every ``chunk_batches`` batches.
 
-    A chunk is ``{"features" (CPU float32), "labels", "indices", "start", "end",
+    A chunk is ``{"embedding", "probe" (CPU float32), "labels", "indices", "start", "end",
     "skipped_files"}`` covering dataset positions ``[start, end)``. Outputs stay on the
     device until a chunk is complete, so the loop never waits for the GPU per batch.
     """
     chunk_batches = chunk_batches or DEFAULT_CHUNK_BATCHES
-    autocast = torch.autocast(device.type, dtype=PRECISIONS[precision], enabled=precision != "fp32")
-    channels_last = device.type == "cuda"
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
+    device, precision = settings.device, settings.precision
+    autocast = torch.autocast(device.type, dtype=settings.dtype, enabled=precision != "fp32")
     pending: dict[str, Any] = _empty_chunk(start)
     with torch.inference_mode():
         for n, batch in enumerate(loader, 1):
             for _, (path, reason) in batch["bad"]:
-                if not skip_corrupt:
+                if not settings.skip_corrupt:
                     raise CorruptImageError(path, reason)
                 pending["skipped_files"].append(path)
             if "images" in batch:
-                # encode_image casts to the model's dtype on the device
                 images = batch["images"].to(device, non_blocking=True)
-                if channels_last:
-                    images = images.contiguous(memory_format=torch.channels_last)
                 with autocast:
-                    out = model.encode_image(images)
-                pending["features"].append(out.float())
+                    embedding, probe = model.image_features(images)
+                pending["embedding"].append(embedding.float())
+                pending["probe"].append(probe.float())
                 pending["labels"].append(batch["labels"])
                 pending["indices"].append(batch["indices"])
             pending["end"] = batch["end"]
@@ -448,39 +396,29 @@ def encode_chunks(
 
 
 def _empty_chunk(start: int) -> dict[str, Any]:
-    return {
-        "features": [],
-        "labels": [],
-        "indices": [],
-        "start": start,
-        "end": start,
-        "skipped_files": [],
-    }
+    chunk: dict[str, Any] = {k: [] for k in (*_TENSORS, "indices")}
+    return {**chunk, "start": start, "end": start, "skipped_files": []}
 
 
 def _finish_chunk(pending: dict[str, Any]) -> dict[str, Any]:
     chunk = dict(pending)
-    if pending["features"]:
-        chunk["features"] = torch.cat(pending["features"]).cpu()
-        chunk["labels"] = torch.cat(pending["labels"])
-        chunk["indices"] = torch.cat(pending["indices"])
+    if pending["labels"]:
+        for k in (*_TENSORS, "indices"):
+            chunk[k] = torch.cat(pending[k]).cpu()
     else:  # every image of the chunk was corrupt and skipped
-        chunk["features"] = torch.empty(0, 0)
+        chunk["embedding"], chunk["probe"] = torch.empty(0, 0), torch.empty(0, 0)
         chunk["labels"] = torch.empty(0, dtype=torch.int64)
         chunk["indices"] = torch.empty(0, dtype=torch.int64)
     return chunk
 
 
-def concat_chunks(chunks: list[dict[str, Any]], key: str | None = None) -> FeatureSet:
-    """Joins chunks (in order) into one :class:`FeatureSet`."""
-    full = [c for c in chunks if c["features"].numel()]
+def concat_chunks(chunks: list[dict[str, Any]], key: str | None = None) -> SplitFeatures:
+    """Joins chunks (in order) into one :class:`SplitFeatures`."""
+    full = [c for c in chunks if c["labels"].numel()]
     skipped = [p for c in chunks for p in c["skipped_files"]]
     if not full:
         raise BenchError(f"no image could be decoded ({len(skipped)} skipped as corrupt)")
-    return FeatureSet(
-        torch.cat([c["features"] for c in full]),
-        torch.cat([c["labels"] for c in full]),
-        skipped=len(skipped),
-        skipped_files=skipped,
-        key=key,
+    embedding, probe, labels = (torch.cat([c[k] for c in full]) for k in _TENSORS)
+    return SplitFeatures(
+        embedding, probe, labels, skipped=len(skipped), skipped_files=skipped, key=key
     )

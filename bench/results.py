@@ -25,6 +25,7 @@ from typing import Any
 from bench import __version__
 from bench.errors import BenchError
 from bench.io import atomic_write_json
+from bench.models.hub import CHECKPOINT_SUFFIXES
 
 SCHEMA_VERSION = 1
 
@@ -333,7 +334,7 @@ def result_relpath(
 
 def model_slug(name: str) -> str:
     """A folder name for a model: ``ViT-L/14@336px`` -> ``ViT-L-14-336px``; a path -> its stem."""
-    if Path(name).suffix in (".pt", ".pth", ".bin", ".safetensors"):
+    if Path(name).suffix in CHECKPOINT_SUFFIXES:
         name = Path(name).stem
     slug = re.sub(r"[^A-Za-z0-9._]+", "-", name).strip("-.")
     return slug or "model"

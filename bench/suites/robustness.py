@@ -18,13 +18,16 @@ images of the shift's classes, the testbed's ``val-on-<shift>-classes`` (the x o
   correct when the arg-max is the class that owns the label (``validate_val_on_vid_robust_classes``);
 * full ImageNet val for ImageNetV2 and ImageNet-Sketch (``imagenet_pool`` is ``None`` or all 1000).
 
-The suite runner (``bench.suites``) calls :func:`run_robustness` and writes each
-:class:`ShiftOutcome` as a result file; see docs/ARCHITECTURE.md, "Robustness suite hook".
+Each outcome is written as suite ``robustness`` (zero-shot head) or ``robustness-adapt`` (the
+ImageNet probe, fitted by the linear-probe protocol: C searched on ImageNet val, refit on
+ImageNet train + val, on the paper's probe features). A shift whose data is missing (or that
+fails otherwise) is reported and the others still run.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,20 +36,27 @@ import numpy as np
 import torch
 
 from bench.errors import BenchError
+from bench.features import SplitFeatures
+from bench.protocols.linear_probe import fit_searched
+from bench.protocols.scoring import score
+from bench.protocols.zero_shot import logits
 from bench.robustness import SHIFTS
+from bench.suites.base import SUITES, Suite
+from bench.suites.context import RunContext
+from bench.suites.linear_probe import probe_split
 
 if TYPE_CHECKING:  # pragma: no cover
     from bench.tasks import Task
 
 IMAGENET = "imagenet"
-HEADS = ("zero-shot", "adapt-imagenet")
-# Suite name under which each head's results are written.
+#: The suite each head's results are written under.
 HEAD_SUITES = {"zero-shot": "robustness", "adapt-imagenet": "robustness-adapt"}
+HEADS = tuple(HEAD_SUITES)
 # Shifts whose class-subsampled ImageNet accuracy pools scores into the shift's classes (the
 # testbed's rule for its video benchmarks); all others restrict to the shift's ImageNet indices.
 POOLED_SUBSAMPLE = frozenset({"imagenet_vid", "ytbb"})
 
-Pool = Sequence[Sequence[int]] | None
+Head = Callable[[SplitFeatures], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,9 @@ class ShiftOutcome:
     def suite(self) -> str:
         """The suite name its result file is written under."""
         return HEAD_SUITES[self.head]
+
+
+Pool = Sequence[Sequence[int]] | None
 
 
 def pool_scores(scores: torch.Tensor, pool: Pool) -> torch.Tensor:
@@ -161,7 +174,6 @@ def score_task(
         own parts (``pm0``, ``pm10``) from :func:`bench.metrics.compute_details`.
     """
     from bench import metrics
-    from bench.zeroshot import score
 
     if task.metric != "pm0_pm10":
         s = score(task.metric, scores, labels)
@@ -180,19 +192,24 @@ def score_task(
     return float(details[task.metric]), parts
 
 
-def zero_shot_head(model: Any, imagenet: Task) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Scores ``100 * cos(image, class)`` with the ImageNet zero-shot classifier."""
-    from bench.zeroshot import build_classifier, logits
-
-    weights = build_classifier(model, imagenet.class_prompts, imagenet.templates)
-
-    def head(features: torch.Tensor) -> torch.Tensor:
-        return logits(features.cpu(), weights)
-
-    return head
+def zero_shot_head(ctx: RunContext, imagenet: Task) -> Head:
+    """``100 * cos(embedding, class)`` with the run context's ImageNet classifier."""
+    weights = ctx.classifier(imagenet)
+    return lambda fs: logits(fs.embedding, weights)
 
 
-def probe_head(probe: Any, n_classes: int) -> Callable[[torch.Tensor], torch.Tensor]:
+def adapt_head(ctx: RunContext, imagenet: Task) -> Head:
+    """The ImageNet linear probe ("adapt to ImageNet"), fitted by the linear-probe protocol:
+    C searched on ImageNet val, refit on ImageNet train + val, on the probe features."""
+    train = probe_split(ctx, imagenet, "train", ctx.features(imagenet, "train"))
+    val = probe_split(ctx, imagenet, "val", ctx.features(imagenet, "val"))
+    fitted = fit_searched(
+        train, val, train + val, metric=imagenet.metric, device=ctx.settings.device
+    )
+    return probe_head(fitted.probe, imagenet.num_classes)
+
+
+def probe_head(probe: Any, n_classes: int) -> Head:
     """Scores ImageNet classes with a fitted linear probe (its logits, in class order).
 
     Raises:
@@ -205,120 +222,97 @@ def probe_head(probe: Any, n_classes: int) -> Callable[[torch.Tensor], torch.Ten
             "classes; fit it on ImageNet train features with every class present"
         )
 
-    def head(features: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(np.asarray(probe.decision_function(features), dtype=np.float32))
+    def head(fs: SplitFeatures) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(probe.decision_function(fs.probe), dtype=np.float32))
 
     return head
 
 
-def fit_imagenet_probe(
-    features: Callable[[Task, str], Any], imagenet: Task, device: Any = None
-) -> Any:
-    """Fits the ImageNet probe as the linear-probe suite does: C searched on val, refit on
-    train + val (``bench.linear_probe_suite.fit_and_score``'s protocol)."""
-    from bench.probe import LinearProbe, search_C
-
-    train, val = features(imagenet, "train"), features(imagenet, "val")
-    best_c, _ = search_C(train.features, train.labels, val.features, val.labels)
-    both_x = torch.cat([train.features, val.features])
-    both_y = torch.cat([train.labels, val.labels])
-    return LinearProbe(C=best_c, device=device).fit(both_x, both_y)
-
-
-@dataclass
-class _Inputs:
-    """What both heads score: test features per task, ImageNet val, and the video datasets."""
-
-    features: Callable[[Task, str], Any]
-    imagenet_val: Any
-    data_root: Any = None
-    _datasets: dict[str, Any] = field(default_factory=dict)
-
-    def test(self, task: Task) -> tuple[torch.Tensor, torch.Tensor]:
-        fs = self.imagenet_val if task.name == IMAGENET else self.features(task, "test")
-        return fs.features, fs.labels
-
-    def dataset(self, task: Task) -> Any:
-        """The test dataset, only where the metric needs more than labels (pm-k sets)."""
-        if task.metric != "pm0_pm10":
-            return None
-        if task.name not in self._datasets:
-            self._datasets[task.name] = task.dataset("test", root=self.data_root)
-        return self._datasets[task.name]
-
-
-def _evaluate_head(
+def evaluate_task(
+    ctx: RunContext,
     head_name: str,
-    head: Callable[[torch.Tensor], torch.Tensor],
-    tasks: Sequence[Task],
-    inputs: _Inputs,
-    progress: bool,
-) -> list[ShiftOutcome]:
-    from tqdm.auto import tqdm
-
-    val_scores = head(inputs.imagenet_val.features)
-    val_labels = inputs.imagenet_val.labels
-    out = []
-    for task in tqdm(tasks, desc=f"robustness ({head_name})", disable=not progress):
-        feats, labels = inputs.test(task)
-        pool = None if task.name == IMAGENET else task.imagenet_pool
-        scores = val_scores if task.name == IMAGENET else head(feats)
-        value, parts = score_task(task, pool_scores(scores, pool), labels, inputs.dataset(task))
-        mode = "pool" if task.name in POOLED_SUBSAMPLE else "restrict"
-        parts["imagenet_subsampled"] = subsampled_top1(val_scores, val_labels, pool, mode)
-        out.append(ShiftOutcome(task.name, head_name, task.metric, value, parts, len(labels)))
-    return out
+    head: Head,
+    task: Task,
+    val: SplitFeatures,
+    val_scores: torch.Tensor,
+) -> ShiftOutcome:
+    """One task's metric with one head, and the class-subsampled ImageNet val accuracy."""
+    test = val if task.name == IMAGENET else ctx.features(task, "test")
+    scores = val_scores if task.name == IMAGENET else head(test)
+    ctx.check(scores, f"{head_name} logit", task, "test")
+    pool = None if task.name == IMAGENET else task.imagenet_pool
+    dataset = _pm_dataset(ctx, task)
+    value, parts = score_task(task, pool_scores(scores, pool), test.labels, dataset)
+    mode = "pool" if task.name in POOLED_SUBSAMPLE else "restrict"
+    parts["imagenet_subsampled"] = subsampled_top1(val_scores, val.labels, pool, mode)
+    return ShiftOutcome(task.name, head_name, task.metric, value, parts, len(test))
 
 
-def run_robustness(
-    model: Any,
-    features: Callable[[Task, str], Any],
-    *,
-    tasks: Sequence[str] | None = None,
-    adapt: bool = True,
-    probe: Any | None = None,
-    data_root: Any = None,
-    device: Any = None,
-    progress: bool = True,
-) -> list[ShiftOutcome]:
-    """Scores ImageNet and its shifts with the zero-shot head and, optionally, the ImageNet probe.
+def _pm_dataset(ctx: RunContext, task: Task) -> Any:
+    """The test dataset, only where the metric needs more than labels (pm-k sets)."""
+    if task.metric != "pm0_pm10":
+        return None
+    return task.dataset("test", root=ctx.settings.data_root)
 
-    Args:
-        model: A CLIP model (``encode_text`` is used to build the zero-shot classifier).
-        features: ``(task, split) -> FeatureSet`` with ``.features [N, D]`` and ``.labels``: the
-            suite runner's cached :func:`bench.features.extract` with the run's settings bound.
-        tasks: Task names; default ``imagenet`` and the 7 shifts. ImageNet's val features are
-            needed in any case (the class-subsampled accuracies).
-        adapt: Also score with the ImageNet linear probe ("adapt to ImageNet").
-        probe: A fitted ImageNet :class:`bench.probe.LinearProbe` to reuse; fitted here if None.
-        data_root: The run's data root (``--data-root``), for the video datasets' pm-k frame sets.
-        device: Where to fit the probe (default CUDA when available).
-        progress: Show progress bars.
 
-    Returns:
-        One :class:`ShiftOutcome` per task and head, zero-shot first.
+def run_robustness(ctx: RunContext, tasks: Sequence[Task], suite: Suite) -> None:
+    """Scores ImageNet and its shifts with each head whose results are not yet there.
 
-    Raises:
-        UnknownNameError: for an unknown task name.
-        BenchError: for a task that is not ImageNet or one of its shifts.
+    ImageNet's official val images (its ``test`` split) are needed in any case (the
+    class-subsampled accuracies); a shift that fails is listed in the run's summary and the
+    other shifts still run.
     """
     from bench.tasks import get_task
 
-    names = list(tasks) if tasks is not None else [IMAGENET, *SHIFTS]
-    bad = [n for n in names if n != IMAGENET and n not in SHIFTS]
-    if bad:
-        raise BenchError(
-            f"task(s) {', '.join(bad)} are not in the robustness suite; valid choices: "
-            f"{', '.join([IMAGENET, *SHIFTS])}"
-        )
+    todo = {(t.name, s) for t in tasks for s in HEAD_SUITES.values() if ctx.done(t, s) is None}
+    if not todo:
+        return
     imagenet = get_task(IMAGENET)
-    task_objs = [get_task(n) for n in names]
-    # ImageNet's official val images are its test split (its val split is carved from train).
-    inputs = _Inputs(features, features(imagenet, "test"), data_root)
-    head = zero_shot_head(model, imagenet)
-    outcomes = _evaluate_head("zero-shot", head, task_objs, inputs, progress)
-    if adapt:
-        probe = probe if probe is not None else fit_imagenet_probe(features, imagenet, device)
-        head = probe_head(probe, imagenet.num_classes)
-        outcomes += _evaluate_head("adapt-imagenet", head, task_objs, inputs, progress)
-    return outcomes
+    val = ctx.features(imagenet, "test")
+    for head_name, make in (("zero-shot", zero_shot_head), ("adapt-imagenet", adapt_head)):
+        wanted = [t for t in tasks if (t.name, HEAD_SUITES[head_name]) in todo]
+        if not wanted:
+            continue
+        t0 = time.perf_counter()
+        head = make(ctx, imagenet)
+        val_scores = head(val)
+        ctx.check(val_scores, f"{head_name} logit", imagenet, "test")
+        for task in wanted:
+            try:
+                outcome = evaluate_task(ctx, head_name, head, task, val, val_scores)
+            except BenchError as e:
+                ctx.summary.failed.append((HEAD_SUITES[head_name], task.name, str(e)))
+                continue
+            ctx.write(_result(ctx, task, outcome, t0))
+
+
+def _result(ctx: RunContext, task: Task, o: ShiftOutcome, started: float) -> Any:
+    return ctx.new_result(
+        task,
+        o.suite,
+        value=o.value,
+        top1=o.metrics.get("top1"),
+        top5=o.metrics.get("top5"),
+        metrics={k: float(v) for k, v in o.metrics.items()},
+        split_sizes={"test": int(o.n)},
+        started=started,
+    )
+
+
+def _is_robustness_task(task: Any) -> bool:
+    return task.name == IMAGENET or task.name in SHIFTS
+
+
+SUITES.register(
+    "robustness",
+    Suite(
+        "robustness",
+        f"ImageNet and its {len(SHIFTS)} shifts, zero-shot and adapted to ImageNet",
+        tag=None,
+        runner=run_robustness,
+        accepts=_is_robustness_task,
+        requirement="ImageNet or one of its distribution shifts",
+        per_task=False,
+        order=40,
+    ),
+)
