@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from bench.features import FeatureSet
+from bench.features import SplitFeatures
 from bench.linear_probe_suite import fit_and_score
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,10 +64,9 @@ def sample_per_class(
     return np.flatnonzero(taken)
 
 
-def subset(fs: FeatureSet, idx: np.ndarray) -> FeatureSet:
-    """The rows ``idx`` of a feature set."""
-    t = torch.as_tensor(idx, dtype=torch.long)
-    return FeatureSet(fs.features[t], fs.labels[t])
+def subset(fs: SplitFeatures, idx: np.ndarray) -> SplitFeatures:
+    """The rows ``idx`` of a split's features."""
+    return fs.subset(idx)
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -127,8 +126,8 @@ def _one_seed(ctx: RunContext, task: Any, k: int, seed: int) -> float:
         shots=k,
         seed=seed,
         value=outcome.scores.value,
-        top1=outcome.scores.top1,
-        top5=outcome.scores.top5,
+        top1=outcome.scores.parts.get("top1"),
+        top5=outcome.scores.parts.get("top5"),
         metrics=outcome.scores.parts,
         split_sizes={"train": len(tr), "val": len(va), "test": len(test)},
         probe={"C": outcome.C, "search": outcome.search, "refit": "train (k-shot)"},

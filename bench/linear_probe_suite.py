@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from bench.features import FeatureSet
-from bench.zeroshot import Scores, score
+from bench.features import SplitFeatures
+from bench.metrics import Score, score
 
 if TYPE_CHECKING:  # pragma: no cover
     from bench.suites import RunContext, Suite
@@ -31,7 +31,7 @@ SUITE = "linear-probe"
 class ProbeOutcome:
     """A fitted probe's test scores, the chosen C and the C search's validation scores."""
 
-    scores: Scores
+    scores: Score
     C: float
     search: list[list[float]]
     seconds: float
@@ -44,9 +44,9 @@ def search_scores(scores: Any) -> list[list[float]]:
 
 
 def fit_and_score(
-    train: FeatureSet,
-    val: FeatureSet,
-    test: FeatureSet,
+    train: SplitFeatures,
+    val: SplitFeatures,
+    test: SplitFeatures,
     metric: str,
     *,
     refit_on_val: bool = True,
@@ -68,15 +68,15 @@ def fit_and_score(
 
     t0 = time.perf_counter()
     best_c, c_scores = search_C(
-        train.features, train.labels, val.features, val.labels, metric=metric, device=device
+        train.embedding, train.labels, val.embedding, val.labels, metric=metric, device=device
     )
-    x, y = train.features, train.labels
+    x, y = train.embedding, train.labels
     if refit_on_val:
-        x, y = torch.cat([x, val.features]), torch.cat([y, val.labels])
+        x, y = torch.cat([x, val.embedding]), torch.cat([y, val.labels])
     probe = LinearProbe(C=best_c, device=device).fit(x, y)
-    proba = np.asarray(probe.predict_proba(test.features), dtype=np.float64)
+    proba = np.asarray(probe.predict_proba(test.embedding), dtype=np.float64)
     proba = _full_columns(proba, probe.classes_, test.labels)
-    result = score(metric, proba, test.labels)
+    result = score(metric, proba, test.labels, test.side)
     return ProbeOutcome(result, float(best_c), search_scores(c_scores), time.perf_counter() - t0)
 
 
@@ -111,8 +111,8 @@ def run_linear_probe(ctx: RunContext, tasks: list[Any], suite: Suite) -> None:
                 task,
                 SUITE,
                 value=_mean([o.scores.value for o in outcomes]),
-                top1=_mean([o.scores.top1 for o in outcomes]),
-                top5=_mean([o.scores.top5 for o in outcomes]),
+                top1=_mean([o.scores.parts.get("top1") for o in outcomes]),
+                top5=_mean([o.scores.parts.get("top5") for o in outcomes]),
                 metrics=_mean_parts([o.scores.parts for o in outcomes]),
                 split_sizes=sizes,
                 probe=_probe_record(outcomes, folds),

@@ -131,22 +131,8 @@ def subsampled_top1(scores: torch.Tensor, labels: torch.Tensor, pool: Pool, mode
     return float((pred == target).double().mean() * 100)
 
 
-def pm_options(dataset: Any) -> tuple[dict[str, Any], bool]:
-    """``pmsets`` for the ``pm0_pm10`` metric from a video dataset, and whether pm-10 exists.
-
-    Every anchor is listed (with no neighbours where none were reviewed), so pm-0 is always
-    the accuracy on all anchors. YouTube-BB without its neighbour annotations has
-    ``pmk_available = False``: its pm-10 is then not reported (it would equal pm-0).
-    """
-    neighbours = dict(getattr(dataset, "pmk_sets", {}) or {})
-    anchors = list(getattr(dataset, "anchors", neighbours.keys()))
-    return {"pmsets": {a: neighbours.get(a, []) for a in anchors}}, bool(
-        getattr(dataset, "pmk_available", True)
-    )
-
-
 def score_task(
-    task: Task, scores: torch.Tensor, labels: torch.Tensor, dataset: Any = None
+    task: Task, scores: torch.Tensor, labels: torch.Tensor, side: Any = None
 ) -> tuple[float, dict[str, float]]:
     """The task's metric on pooled scores, with its parts (percent).
 
@@ -154,30 +140,20 @@ def score_task(
         task: The task (its ``metric``).
         scores: ``[N, C]`` pooled scores.
         labels: The test labels.
-        dataset: The test dataset; needed only for ``pm0_pm10`` (its ``anchors``/``pmk_sets``).
+        side: The test split's side data (``SplitFeatures.side``: the video tasks' ``anchors``
+            and ``pmk_sets``); an object with those attributes is accepted too.
 
     Returns:
         ``(value, parts)``: parts hold ``top1``/``top5`` for single-label tasks and the metric's
-        own parts (``pm0``, ``pm10``) from :func:`bench.metrics.compute_details`.
+        own parts (``pm0``, ``pm10``) from :func:`bench.metrics.score`.
     """
     from bench import metrics
-    from bench.zeroshot import score
 
-    if task.metric != "pm0_pm10":
-        s = score(task.metric, scores, labels)
-        parts = {k: v for k, v in s.parts.items() if k != task.metric}
-        parts.update({k: v for k, v in (("top1", s.top1), ("top5", s.top5)) if v is not None})
-        return s.value, parts
-    if dataset is None:
-        raise BenchError(f"{task.name}: pm0_pm10 needs the test dataset's anchor frames")
-    options, has_pm10 = pm_options(dataset)
-    details = metrics.compute_details(
-        task.metric, scores.float().cpu().numpy(), labels.cpu().numpy(), **options
-    )
-    parts = {k: float(v) for k, v in details.items() if k != task.metric}
-    if not has_pm10:
-        parts.pop("pm10", None)
-    return float(details[task.metric]), parts
+    if side is not None and not isinstance(side, dict):
+        needs = metrics.get_metric(task.metric).needs
+        side = {k: getattr(side, k) for k in needs if hasattr(side, k)}
+    s = metrics.score(task.metric, scores, labels, side or {})
+    return s.value, {k: v for k, v in s.parts.items() if k != task.metric}
 
 
 def zero_shot_head(model: Any, imagenet: Task) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -219,8 +195,8 @@ def fit_imagenet_probe(
     from bench.probe import LinearProbe, search_C
 
     train, val = features(imagenet, "train"), features(imagenet, "val")
-    best_c, _ = search_C(train.features, train.labels, val.features, val.labels)
-    both_x = torch.cat([train.features, val.features])
+    best_c, _ = search_C(train.embedding, train.labels, val.embedding, val.labels)
+    both_x = torch.cat([train.embedding, val.embedding])
     both_y = torch.cat([train.labels, val.labels])
     return LinearProbe(C=best_c, device=device).fit(both_x, both_y)
 
@@ -232,19 +208,10 @@ class _Inputs:
     features: Callable[[Task, str], Any]
     imagenet_val: Any
     data_root: Any = None
-    _datasets: dict[str, Any] = field(default_factory=dict)
 
-    def test(self, task: Task) -> tuple[torch.Tensor, torch.Tensor]:
-        fs = self.imagenet_val if task.name == IMAGENET else self.features(task, "test")
-        return fs.features, fs.labels
-
-    def dataset(self, task: Task) -> Any:
-        """The test dataset, only where the metric needs more than labels (pm-k sets)."""
-        if task.metric != "pm0_pm10":
-            return None
-        if task.name not in self._datasets:
-            self._datasets[task.name] = task.dataset("test", root=self.data_root)
-        return self._datasets[task.name]
+    def test(self, task: Task) -> Any:
+        """The task's test features (ImageNet's are its official val images)."""
+        return self.imagenet_val if task.name == IMAGENET else self.features(task, "test")
 
 
 def _evaluate_head(
@@ -256,14 +223,15 @@ def _evaluate_head(
 ) -> list[ShiftOutcome]:
     from tqdm.auto import tqdm
 
-    val_scores = head(inputs.imagenet_val.features)
+    val_scores = head(inputs.imagenet_val.embedding)
     val_labels = inputs.imagenet_val.labels
     out = []
     for task in tqdm(tasks, desc=f"robustness ({head_name})", disable=not progress):
-        feats, labels = inputs.test(task)
+        test = inputs.test(task)
+        labels = test.labels
         pool = None if task.name == IMAGENET else task.imagenet_pool
-        scores = val_scores if task.name == IMAGENET else head(feats)
-        value, parts = score_task(task, pool_scores(scores, pool), labels, inputs.dataset(task))
+        scores = val_scores if task.name == IMAGENET else head(test.embedding)
+        value, parts = score_task(task, pool_scores(scores, pool), labels, test.side)
         mode = "pool" if task.name in POOLED_SUBSAMPLE else "restrict"
         parts["imagenet_subsampled"] = subsampled_top1(val_scores, val_labels, pool, mode)
         out.append(ShiftOutcome(task.name, head_name, task.metric, value, parts, len(labels)))
@@ -285,7 +253,7 @@ def run_robustness(
 
     Args:
         model: A CLIP model (``encode_text`` is used to build the zero-shot classifier).
-        features: ``(task, split) -> FeatureSet`` with ``.features [N, D]`` and ``.labels``: the
+        features: ``(task, split) -> SplitFeatures`` (``.embedding``, ``.labels``, ``.side``): the
             suite runner's cached :func:`bench.features.extract` with the run's settings bound.
         tasks: Task names; default ``imagenet`` and the 7 shifts. ImageNet's val features are
             needed in any case (the class-subsampled accuracies).

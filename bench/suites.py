@@ -28,10 +28,16 @@ from typing import Any
 
 import torch
 
-from bench.errors import BenchError, DataMissingError
-from bench.features import FeatureSet, extract, resolve_device, resolve_precision, weights_id
+from bench.errors import BenchError, DataMissingError, IncompleteDataError
+from bench.features import SplitFeatures, extract
+from bench.finite import NonFiniteError
+from bench.models.seam import ClipModel, tensors_sha256
 from bench.registry import Registry
 from bench.results import Result, existing_result, model_slug, result_relpath, write_result
+from bench.settings import Settings
+
+#: Errors that fail one task of a run (reported in the summary) while the others still run.
+TASK_ERRORS = (DataMissingError, IncompleteDataError, NonFiniteError)
 
 Runner = Callable[["RunContext", list[Any], "Suite"], None]
 
@@ -112,19 +118,34 @@ class RunContext:
 
     spec: ModelSpec
     out: Path
-    device: torch.device
-    precision: str
-    batch_size: int = 256
-    workers: int = 4
-    data_root: str | os.PathLike[str] | None = None
-    force: bool = False
-    skip_corrupt: bool = False
-    progress: bool = True
+    settings: Settings
     summary: RunSummary = field(default_factory=RunSummary)
     max_in_memory: int = 6
     _memo: OrderedDict = field(default_factory=OrderedDict)
     _feature_seconds: float = 0.0
     _skipped: dict[str, dict[str, int]] = field(default_factory=dict)
+    _partial: dict[str, dict[str, tuple[int, int | None]]] = field(default_factory=dict)
+    _eval_model: Any = None
+
+    @property
+    def device(self) -> torch.device:
+        return self.settings.device
+
+    @property
+    def precision(self) -> str:
+        return self.settings.precision
+
+    @property
+    def data_root(self) -> Path | None:
+        return self.settings.data_root
+
+    @property
+    def force(self) -> bool:
+        return self.settings.force
+
+    @property
+    def progress(self) -> bool:
+        return self.settings.progress
 
     @property
     def model(self) -> torch.nn.Module:
@@ -135,34 +156,32 @@ class RunContext:
         return model.eval()
 
     @property
+    def eval_model(self) -> ClipModel:
+        """The model behind the :class:`bench.models.seam.EvalModel` seam."""
+        module = self.model
+        if self._eval_model is None or self._eval_model.module is not module:
+            self._eval_model = ClipModel(
+                module, self.spec.name, weights_sha256=self.spec.weights_sha256
+            )
+        return self._eval_model
+
+    @property
     def slug(self) -> str:
         return model_slug(self.spec.name)
 
-    def features(self, task: Any, split: str, fold: int | None = None) -> FeatureSet:
+    def features(self, task: Any, split: str, fold: int | None = None) -> SplitFeatures:
         """A split's features (memory, then the disk cache, then extraction)."""
         key = (task.name, split, fold)
         if key in self._memo:
             self._memo.move_to_end(key)
             return self._memo[key]
         t0 = time.perf_counter()
-        fs = extract(
-            self.model,
-            task,
-            split,
-            fold=fold,
-            device=self.device,
-            batch_size=self.batch_size,
-            workers=self.workers,
-            precision=self.precision,
-            data_root=self.data_root,
-            skip_corrupt=self.skip_corrupt,
-            weights_sha256=self.spec.weights_sha256,
-            progress=self.progress,
-        )
+        fs = extract(self.eval_model, task, split, self.settings, fold=fold)
         self._feature_seconds += time.perf_counter() - t0
-        self._skipped.setdefault(task.name, {})[f"{split}{fold if fold is not None else ''}"] = (
-            fs.skipped
-        )
+        name = f"{split}{fold if fold is not None else ''}"
+        self._skipped.setdefault(task.name, {})[name] = fs.skipped
+        if fs.partial:
+            self._partial.setdefault(task.name, {})[name] = (fs.n_found, fs.n_expected)
         self._memo[key] = fs
         while len(self._memo) > self.max_in_memory:
             self._memo.popitem(last=False)
@@ -201,6 +220,7 @@ class RunContext:
         result) and ``total`` (since ``started``, a ``time.perf_counter()`` value).
         """
         timings = {"features": self._feature_seconds, **fields.pop("timings", {})}
+        partial = self._partial.get(task.name, {})
         timings["total"] = time.perf_counter() - started
         self._feature_seconds = 0.0
         return Result(
@@ -217,6 +237,9 @@ class RunContext:
             timings=timings,
             device=_device_name(self.device),
             precision=self.precision,
+            partial=bool(partial),
+            n_found={k: v[0] for k, v in partial.items()},
+            n_expected={k: v[1] for k, v in partial.items()},
             **fields,
         )
 
@@ -246,14 +269,14 @@ def zero_shot_result(ctx: RunContext, task: Any) -> Result:
         precision=ctx.precision,
         weights_sha256=ctx.spec.weights_sha256,
     )
-    scores = zeroshot.evaluate(task, test, classifier)
+    scores = zeroshot.evaluate(task, test, classifier, model=ctx.spec.name)
     names = [list(n) if len(n) > 1 else n[0] for n in task.class_prompts]
     return ctx.new_result(
         task,
         "zero-shot",
         value=scores.value,
-        top1=scores.top1,
-        top5=scores.top5,
+        top1=scores.parts.get("top1"),
+        top5=scores.parts.get("top5"),
         metrics=scores.parts,
         split_sizes={"test": len(test)},
         prompts={"classnames": names, "templates": list(task.templates)},
@@ -331,7 +354,8 @@ def model_spec(
     from bench.models import get_model_info, load, load_checkpoint
 
     if isinstance(model, torch.nn.Module):
-        return ModelSpec(model_name or "model", weights_id(model), lambda: model)
+        sha = getattr(model, "weights_sha256", None) or tensors_sha256(model)
+        return ModelSpec(model_name or "model", sha, lambda: model)
     name = str(model)
     if weights is not None:
         path = _existing_file(weights, "--weights")
@@ -450,6 +474,8 @@ def run_suite(
     force: bool = False,
     skip_corrupt: bool = False,
     progress: bool = True,
+    refresh_features: bool = False,
+    allow_partial: bool = False,
 ) -> RunSummary:
     """Runs a suite for one model and writes its results under ``out``.
 
@@ -468,6 +494,8 @@ def run_suite(
         force: Recompute and overwrite results that exist.
         skip_corrupt: Skip (and count) images that do not decode.
         progress: Show progress bars.
+        refresh_features: Re-extract features even where the cache holds them.
+        allow_partial: Evaluate splits with fewer items than the task expects, marked partial.
 
     Returns:
         What was written, skipped, not applicable, and the tasks whose data is missing.
@@ -477,23 +505,16 @@ def run_suite(
         BenchError: other bad input (see :func:`model_spec`, :func:`resolve_tasks`).
     """
     chosen = SUITES.get(suite)
-    if batch_size < 1 or workers < 0:
-        raise BenchError(
-            f"--batch-size must be >= 1 and --workers >= 0; got {batch_size} and {workers}"
-        )
+    settings = Settings.build(
+        device=device, precision=precision, batch_size=batch_size, workers=workers,
+        data_root=data_root, skip_corrupt=skip_corrupt, force=force,
+        refresh_features=refresh_features, allow_partial=allow_partial, progress=progress,
+    )  # fmt: skip
     explicit = resolve_tasks(tasks, tag)
-    dev = resolve_device(device)
     ctx = RunContext(
-        spec=model_spec(model, weights=weights, model_name=model_name, device=dev),
+        spec=model_spec(model, weights=weights, model_name=model_name, device=settings.device),
         out=Path(out),
-        device=dev,
-        precision=resolve_precision(precision, dev),
-        batch_size=batch_size,
-        workers=workers,
-        data_root=data_root,
-        force=force,
-        skip_corrupt=skip_corrupt,
-        progress=progress,
+        settings=settings,
     )
     for leaf in leaf_suites(chosen):
         assert leaf.runner is not None, f"suite {leaf.name} has no runner"
@@ -502,7 +523,7 @@ def run_suite(
         for group in groups:
             try:
                 leaf.runner(ctx, group, leaf)
-            except DataMissingError as e:
+            except TASK_ERRORS as e:
                 ctx.summary.failed.append((leaf.name, ",".join(t.name for t in group), str(e)))
     return ctx.summary
 

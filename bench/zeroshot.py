@@ -15,16 +15,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from bench.features import PRECISIONS, STATS, FeatureSet, weights_id
+from bench.features import STATS, SplitFeatures
+from bench.finite import check_finite
 from bench.io import atomic_path, cache_dir
+from bench.metrics import Score, score
+from bench.models.seam import tensors_sha256
+from bench.settings import precision_dtype
 
 #: Bump when the classifier's construction changes.
 CLASSIFIER_FORMAT_VERSION = 1
@@ -73,7 +75,9 @@ def build_classifier(
     texts = class_texts(classnames, templates)
     spec = {
         "format": CLASSIFIER_FORMAT_VERSION,
-        "weights_sha256": weights_sha256 or weights_id(model),
+        "weights_sha256": weights_sha256
+        or getattr(model, "weights_sha256", None)
+        or tensors_sha256(model),
         "texts_sha256": hashlib.sha256(json.dumps(texts).encode()).hexdigest(),
         "precision": precision,
     }
@@ -98,7 +102,9 @@ def _encode_classes(
     flat = [t for class_t in texts for t in class_t]
     owner = torch.tensor([c for c, class_t in enumerate(texts) for _ in class_t], device=device)
     sums = None
-    autocast = torch.autocast(device.type, dtype=PRECISIONS[precision], enabled=precision != "fp32")
+    autocast = torch.autocast(
+        device.type, dtype=precision_dtype(precision), enabled=precision != "fp32"
+    )
     with torch.inference_mode():
         for i in range(0, len(flat), batch_size):
             tokens = tokenize(flat[i : i + batch_size], model.context_length, truncate=True)
@@ -142,39 +148,20 @@ def logits(features: torch.Tensor, classifier: torch.Tensor) -> torch.Tensor:
     return 100.0 * f @ classifier.to(f.device, torch.float32)
 
 
-@dataclass(frozen=True)
-class Scores:
-    """A task's metric on some scores, with top-1/top-5 where they apply (percent).
+def evaluate(task: Any, test: SplitFeatures, classifier: torch.Tensor, *, model: str) -> Score:
+    """Zero-shot scores of a task's test features (the embedding), with its side data.
 
-    ``parts`` holds the metric's named parts from ``bench.metrics.compute_details``.
+    Args:
+        task: The task (its metric).
+        test: The test split's features.
+        classifier: ``[D, C]`` class weights from :func:`build_classifier`.
+        model: The model's name, for the message of a non-finite check.
+
+    Raises:
+        NonFiniteError: the logits hold NaN or Inf (e.g. a broken classifier).
     """
-
-    metric: str
-    value: float
-    top1: float | None
-    top5: float | None
-    parts: dict[str, float] = field(default_factory=dict)
-
-
-def score(metric: str, scores: torch.Tensor | np.ndarray, labels: torch.Tensor) -> Scores:
-    """The task's metric plus top-1 and top-5 accuracy.
-
-    Top-1/top-5 are ``None`` for multi-label tasks; top-5 is ``None`` with fewer than 6
-    classes (it would be trivially 100).
-    """
-    from bench import metrics
-
-    s = scores.detach().float().cpu().numpy() if isinstance(scores, torch.Tensor) else scores
-    y = labels.cpu().numpy()
-    parts = {k: float(v) for k, v in metrics.compute_details(metric, s, y).items()}
-    value = parts[metrics.get_metric(metric).name]
-    if y.ndim != 1:
-        return Scores(metric, value, None, None, parts)
-    top1 = float(metrics.topk_accuracy(s, y, 1))
-    top5 = float(metrics.topk_accuracy(s, y, 5)) if s.shape[1] > 5 else None
-    return Scores(metric, value, top1, top5, parts)
-
-
-def evaluate(task: Any, test: FeatureSet, classifier: torch.Tensor) -> Scores:
-    """Zero-shot scores of a task's test features."""
-    return score(task.metric, logits(test.features, classifier), test.labels)
+    scores = logits(test.embedding, classifier)
+    check_finite(classifier, what="zero-shot classifier weight", model=model, task=task.name,
+                 split="test")  # fmt: skip
+    check_finite(scores, what="zero-shot logit", model=model, task=task.name, split="test")
+    return score(task.metric, scores, test.labels, test.side)

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from eval_fixtures import _one_thread, run_cli, save_tiny  # noqa: F401
+from eval_fixtures import _one_thread, run_cli, save_tiny, split_features  # noqa: F401
 
 from bench.errors import UnknownNameError
-from bench.features import FeatureSet
+from bench.features import SplitFeatures
 from bench.fewshot import mean_std, sample_per_class
 from bench.linear_probe_suite import fit_and_score, run_linear_probe
 from bench.suites import SUITES, leaf_suites
@@ -50,12 +50,12 @@ def test_mean_std():
     assert mean_std([5.0]) == (5.0, 0.0)
 
 
-def _blobs(n_per_class: int, seed: int, classes: int = 4, dim: int = 8) -> FeatureSet:
+def _blobs(n_per_class: int, seed: int, classes: int = 4, dim: int = 8) -> SplitFeatures:
     rng = np.random.default_rng(seed)
     centres = np.random.default_rng(99).normal(size=(classes, dim)) * 2
     y = np.repeat(np.arange(classes), n_per_class)
     x = centres[y] + rng.normal(size=(len(y), dim))
-    return FeatureSet(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y))
+    return split_features(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y))
 
 
 def test_fit_and_score_uses_train_val_then_test():
@@ -68,13 +68,13 @@ def test_fit_and_score_uses_train_val_then_test():
 def test_fit_and_score_multilabel_uses_map():
     rng = np.random.default_rng(0)
 
-    def split(n: int) -> FeatureSet:
+    def split(n: int) -> SplitFeatures:
         y = (rng.random((n, 5)) < 0.3).astype(np.int64)
         x = y @ (3 * np.eye(5, 8)) + rng.normal(size=(n, 8))
-        return FeatureSet(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y))
+        return split_features(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y))
 
     out = fit_and_score(split(150), split(50), split(100), "map_11point", device="cpu")
-    assert 60 < out.scores.value <= 100 and out.scores.top1 is None
+    assert 60 < out.scores.value <= 100 and "top1" not in out.scores.parts
 
 
 @dataclass
@@ -97,7 +97,7 @@ class _Ctx:
     def done(self, task: Any, suite: str, shots=None, seed=None):
         return None
 
-    def features(self, task: Any, split: str, fold: int | None = None) -> FeatureSet:
+    def features(self, task: Any, split: str, fold: int | None = None) -> SplitFeatures:
         self.asked.append((split, fold))
         seed = {"train": 0, "val": 1, "test": 2}[split] + 10 * (fold or 0)
         return _blobs({"train": 15, "val": 5, "test": 20}[split], seed)
@@ -288,17 +288,18 @@ def test_robustness_suite_writes_each_head_and_skips_when_done(
 
 @pytest.mark.gpu
 def test_gpu_extraction_matches_cpu():
-    from eval_fixtures import tiny_model
+    from eval_fixtures import tiny_eval_model
 
     from bench.features import extract
+    from bench.settings import Settings
     from bench.tasks import get_task
 
     task = get_task("digits")
-    cpu = extract(tiny_model(), task, "val", device="cpu", workers=0, cache=False, progress=False)
+    opts = dict(workers=0, refresh_features=True, progress=False)
+    cpu = extract(tiny_eval_model(), task, "val", Settings.build(device="cpu", **opts))
     for precision in ("fp32", "fp16", "bf16"):
-        gpu = extract(
-            tiny_model(), task, "val", device="cuda", precision=precision, workers=2,
-            cache=False, progress=False,
-        )  # fmt: skip
+        settings = Settings.build(device="cuda", precision=precision, **opts)
+        gpu = extract(tiny_eval_model(), task, "val", settings)
         tol = 1e-4 if precision == "fp32" else 5e-2
-        torch.testing.assert_close(gpu.features, cpu.features, rtol=tol, atol=tol)
+        torch.testing.assert_close(gpu.embedding, cpu.embedding, rtol=tol, atol=tol)
+        torch.testing.assert_close(gpu.probe, cpu.probe, rtol=tol, atol=tol)

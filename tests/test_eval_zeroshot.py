@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
-from eval_fixtures import _one_thread, tiny_model  # noqa: F401
+from eval_fixtures import _one_thread, split_features, tiny_model  # noqa: F401
 
 from bench import features, zeroshot
-from bench.features import FeatureSet
 from bench.models import tokenize
 from bench.tasks import get_task
 
@@ -73,31 +71,12 @@ def test_logits_are_100_times_cosine():
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-4)
 
 
-def test_scores_metric_top1_top5():
-    rng = np.random.default_rng(0)
-    scores = torch.as_tensor(rng.normal(size=(200, 10)), dtype=torch.float32)
-    labels = torch.as_tensor(rng.integers(0, 10, 200))
-    s = zeroshot.score("accuracy", scores, labels)
-    order = np.argsort(-scores.numpy(), axis=1)
-    assert s.top1 == pytest.approx(100 * np.mean(order[:, 0] == labels.numpy()))
-    assert s.top5 == pytest.approx(100 * np.mean((order[:, :5] == labels.numpy()[:, None]).any(1)))
-    assert s.value == pytest.approx(s.top1)
-    per_class = zeroshot.score("mean_per_class_accuracy", scores, labels)
-    want = np.mean([np.mean(order[labels.numpy() == c, 0] == c) for c in range(10)]) * 100
-    assert per_class.value == pytest.approx(want)
-    # few classes: no top-5; multi-label: neither
-    assert zeroshot.score("accuracy", scores[:, :4], labels % 4).top5 is None
-    multi = torch.as_tensor(rng.integers(0, 2, (200, 10)))
-    m = zeroshot.score("map_11point", scores, multi)
-    assert m.top1 is None and m.top5 is None and 0 <= m.value <= 100
-
-
 def test_evaluate_on_features_matches_logits():
     model = tiny_model()
     task = get_task("digits")
     clf = zeroshot.build_classifier(model, task.class_prompts, task.templates, cache=False)
     torch.manual_seed(1)
-    feats = FeatureSet(torch.randn(30, model.embed_dim), torch.arange(30) % 10)
-    s = zeroshot.evaluate(task, feats, clf)
-    pred = zeroshot.logits(feats.features, clf).argmax(1)
-    assert s.top1 == pytest.approx(100 * (pred == feats.labels).float().mean().item())
+    feats = split_features(torch.randn(30, model.embed_dim), torch.arange(30) % 10)
+    s = zeroshot.evaluate(task, feats, clf, model="tiny")
+    pred = zeroshot.logits(feats.embedding, clf).argmax(1)
+    assert s.parts["top1"] == pytest.approx(100 * (pred == feats.labels).float().mean().item())

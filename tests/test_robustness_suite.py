@@ -67,9 +67,9 @@ def test_pm_metric_uses_the_datasets_anchor_sets():
 
 def _features(n: int, labels_high: int, dim: int, seed: int) -> SimpleNamespace:
     g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, dim, generator=g)
     return SimpleNamespace(
-        features=torch.randn(n, dim, generator=g),
-        labels=torch.randint(0, labels_high, (n,), generator=g),
+        embedding=x, probe=x, labels=torch.randint(0, labels_high, (n,), generator=g), side={}
     )
 
 
@@ -112,13 +112,13 @@ def test_run_robustness_end_to_end_on_synthetic_features(monkeypatch):
 
 def _independent(task_name, split_data, val, w):
     """Shift accuracy and class-subsampled val accuracy, computed with plain numpy."""
-    val_scores, val_labels = val.features.numpy() @ w, val.labels.numpy()
+    val_scores, val_labels = val.embedding.numpy() @ w, val.labels.numpy()
     if task_name == "imagenet":
         acc = float(np.mean(val_scores.argmax(1) == val_labels) * 100)
         return acc, acc
     pool = get_task(task_name).imagenet_pool
     test = split_data[(task_name, "test")]
-    s = test.features.numpy() @ w
+    s = test.embedding.numpy() @ w
     pooled = np.stack([s[:, list(p)].max(1) for p in pool], axis=1)
     value = float(np.mean(pooled.argmax(1) == test.labels.numpy()) * 100)
     union = sorted({i for p in pool for i in p})

@@ -59,6 +59,16 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="skip images that do not decode and count them in the result (default: stop)",
     )
+    p.add_argument(
+        "--refresh-features",
+        action="store_true",
+        help="extract features again even where the cache holds verified ones (--force does too)",
+    )
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="evaluate splits with fewer items than the task expects; results are marked partial",
+    )
     p.add_argument("--weights", help="checkpoint file to evaluate under the name --model")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -85,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         skip_corrupt=args.skip_corrupt,
         progress=not args.quiet,
+        refresh_features=args.refresh_features,
+        allow_partial=args.allow_partial,
     )
     rows = [_row(p, "written") for p in summary.written]
     rows += [_row(p, "skipped (done)") for p in summary.skipped if p not in summary.written]

@@ -45,8 +45,10 @@ def zero_shot_eval(
         UnknownNameError: for an unknown task; DataMissingError if its data is absent.
     """
     from bench.features import encode_chunks, make_loader
+    from bench.metrics import score
+    from bench.models.seam import ClipModel
     from bench.tasks import get_task
-    from bench.zeroshot import build_classifier, logits, score
+    from bench.zeroshot import build_classifier, logits
 
     start = time.perf_counter()
     task = get_task(task_name)
@@ -67,20 +69,19 @@ def zero_shot_eval(
     loader = make_loader(
         dataset, _transform(frozen), batch_size=batch_size, workers=workers, device=device
     )
+    seam = ClipModel(frozen, "in-training", weights_sha256="in-training")
     chunks = list(
-        encode_chunks(
-            frozen, loader, start=0, device=device, precision=precision, skip_corrupt=True
-        )
+        encode_chunks(seam, loader, start=0, device=device, precision=precision, skip_corrupt=True)
     )
-    features = torch.cat([c["features"] for c in chunks if c["features"].numel()])
-    labels = torch.cat([c["labels"] for c in chunks if c["features"].numel()])
+    features = torch.cat([c["embedding"] for c in chunks if c["labels"].numel()])
+    labels = torch.cat([c["labels"] for c in chunks if c["labels"].numel()])
     result = score(task.metric, logits(features, classifier), labels)
     return {
         "task": task.name,
         "split": split,
-        "metric": result.metric,
+        "metric": task.metric,
         "value": result.value,
-        "top1": result.top1,
+        "top1": result.parts.get("top1"),
         "n": int(features.shape[0]),
         "seconds": round(time.perf_counter() - start, 3),
     }
