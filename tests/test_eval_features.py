@@ -7,25 +7,19 @@ from pathlib import Path
 
 import pytest
 import torch
-from eval_fixtures import _one_thread, run_cli, save_tiny, tiny_model  # noqa: F401
+from eval_fixtures import _one_thread, run_cli, save_tiny, tiny_eval_model  # noqa: F401
 
 from bench import features
 from bench.errors import CorruptImageError
-from bench.features import FeatureCache, feature_key
-from bench.models import preprocess_id
-from bench.models.seam import ClipModel
+from bench.features import FeatureCache, encode, extract, feature_key, files_fingerprint
+from bench.models import ClipModel
+from bench.models.model import CLIP
 from bench.settings import Settings
 from bench.tasks import get_task
 from bench.tasks.task import Task
 
 SETTINGS = Settings.build(device="cpu", batch_size=32, workers=0, progress=False)
-
-
-def extract(model, task, split, *, cache=True, skip_corrupt=False):
-    """``bench.features.extract`` through the model seam with the tests' settings."""
-    seam = model if isinstance(model, ClipModel) else ClipModel(model, "tiny", "bench")
-    settings = SETTINGS.replace(skip_corrupt=skip_corrupt)
-    return features.extract(seam, task, split, settings, cache=cache)
+FRESH = SETTINGS.replace(refresh_features=True)
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +40,6 @@ def _key(task, **over):
         fold=None,
         preprocess="p",
         precision="fp32",
-        probe_kind="pre-projection",
     )
     args.update(over)
     return feature_key(**args)
@@ -62,34 +55,39 @@ def test_key_holds_everything_that_changes_features(digits: Task):
         _key(digits, fold=0),
         _key(digits, preprocess="q"),
         _key(digits, precision="bf16"),
-        _key(digits, probe_kind="attention-pool"),
         _key(Task(**{**vars(digits), "version": digits.version + 1})),
         _key(Task(**{**vars(digits), "config_hash": "0" * 64})),
+        _key(digits, files="f" * 64),
+        _key(digits, probe_kind="attention-pool"),
     ]
     keys = [base] + [k for k, _ in variants]
     assert len(set(keys)) == len(keys)
 
 
 def test_extract_caches_and_reuses(digits: Task):
-    model = tiny_model()
-    first = extract(model, digits, "val")
+    model = tiny_eval_model()
+    first = extract(model, digits, "val", SETTINGS)
     assert features.STATS["cache_misses"] == 1 and first.embedding.shape == (120, 64)
+    assert first.probe.shape == (120, model.probe_dim) and first.probe.dtype == torch.float32
     assert first.embedding.dtype == torch.float32 and first.labels.dtype == torch.int64
+    assert (first.n_found, first.n_expected, first.partial) == (120, 120, False)
     assert torch.equal(first.labels, torch.as_tensor(digits.dataset("val").labels))
-    second = extract(model, digits, "val")
+    second = extract(model, digits, "val", SETTINGS)
     assert features.STATS["cache_hits"] == 1 and features.STATS["cache_misses"] == 1
     assert torch.equal(first.embedding, second.embedding)
-    # the cached file holds exactly what a fresh, uncached extraction gives
-    fresh = extract(model, digits, "val", cache=False)
-    assert torch.equal(fresh.embedding, first.embedding)
+    assert torch.equal(first.probe, second.probe)
+    # the cached file holds exactly what a fresh extraction gives
+    fresh = extract(model, digits, "val", FRESH)
+    assert features.STATS["cache_misses"] == 2
+    assert torch.equal(fresh.embedding, first.embedding) and torch.equal(fresh.probe, first.probe)
     root = FeatureCache().root
     assert sorted(p.suffix for p in root.iterdir()) == [".json", ".safetensors"]
 
 
 def test_other_weights_are_never_reused(digits: Task, tmp_path: Path):
-    a, b = tiny_model(0), tiny_model(1)
-    fa = extract(a, digits, "val")
-    fb = extract(b, digits, "val")
+    a, b = tiny_eval_model(0), tiny_eval_model(1)
+    fa = extract(a, digits, "val", SETTINGS)
+    fb = extract(b, digits, "val", SETTINGS)
     assert features.STATS["cache_misses"] == 2 and features.STATS["cache_hits"] == 0
     assert not torch.allclose(fa.embedding, fb.embedding)
     # a file of model a put under model b's key (renamed, copied back) is rejected by the
@@ -98,7 +96,7 @@ def test_other_weights_are_never_reused(digits: Task, tmp_path: Path):
     key_b = fb.key
     shutil.copy(store.final_path(fa.key), store.final_path(key_b))
     features.STATS.clear()
-    again = extract(b, digits, "val")
+    again = extract(b, digits, "val", SETTINGS)
     assert features.STATS["rejected_cache_files"] == 1 and features.STATS["cache_misses"] == 1
     assert torch.equal(again.embedding, fb.embedding)
 
@@ -106,21 +104,21 @@ def test_other_weights_are_never_reused(digits: Task, tmp_path: Path):
 def test_checkpoint_files_with_other_weights_get_other_keys(tmp_path: Path, digits: Task):
     from bench.models import load_checkpoint
 
-    m0 = load_checkpoint(save_tiny(tmp_path / "a.pt", seed=0))
-    m1 = load_checkpoint(save_tiny(tmp_path / "b.pt", seed=1))
+    m0 = ClipModel(load_checkpoint(save_tiny(tmp_path / "a.pt", seed=0)), "a")
+    m1 = ClipModel(load_checkpoint(save_tiny(tmp_path / "b.pt", seed=1)), "b")
     assert m0.weights_sha256 != m1.weights_sha256
-    k0 = extract(m0, digits, "val").key
-    k1 = extract(m1, digits, "val").key
+    k0 = extract(m0, digits, "val", SETTINGS).key
+    k1 = extract(m1, digits, "val", SETTINGS).key
     assert k0 != k1 and features.STATS["cache_misses"] == 2
 
 
 def test_truncated_final_file_is_not_trusted(digits: Task):
-    model = tiny_model()
-    good = extract(model, digits, "val")
+    model = tiny_eval_model()
+    good = extract(model, digits, "val", SETTINGS)
     path = FeatureCache().final_path(good.key)
     path.write_bytes(path.read_bytes()[:100])
     features.STATS.clear()
-    again = extract(model, digits, "val")
+    again = extract(model, digits, "val", SETTINGS)
     assert features.STATS["cache_misses"] == 1 and torch.equal(again.embedding, good.embedding)
 
 
@@ -131,10 +129,11 @@ class _Killed(RuntimeError):
 def test_killed_extraction_resumes_with_identical_features(
     digits: Task, monkeypatch: pytest.MonkeyPatch
 ):
-    model = tiny_model()
-    reference = extract(model, digits, "test", cache=False)  # 597 images, 19 batches
-    monkeypatch.setattr(features, "DEFAULT_CHUNK_BATCHES", 3)
-    real = type(model).image_features
+    model = tiny_eval_model()
+    reference = extract(model, digits, "test", FRESH)  # 597 images, 19 batches
+    features.FeatureCache().final_path(reference.key).unlink()
+    monkeypatch.setattr(encode, "DEFAULT_CHUNK_BATCHES", 3)
+    real = CLIP.image_features
     calls = {"n": 0}
 
     def dying(self, images):
@@ -143,25 +142,26 @@ def test_killed_extraction_resumes_with_identical_features(
             raise _Killed("simulated kill")
         return real(self, images)
 
-    monkeypatch.setattr(type(model), "image_features", dying)
+    monkeypatch.setattr(CLIP, "image_features", dying)
     with pytest.raises(_Killed):
-        extract(model, digits, "test")
+        extract(model, digits, "test", SETTINGS)
     store = FeatureCache()
     key = feature_key(
-        weights_sha256=ClipModel(model, "tiny").weights_sha256,
+        weights_sha256=model.weights_sha256,
         task=digits,
         split="test",
         fold=None,
-        preprocess=preprocess_id(model.image_resolution),
+        preprocess=model.preprocess_id,
         precision="fp32",
-        probe_kind="pre-projection",
+        files=files_fingerprint(digits.dataset("test")),
+        probe_kind=model.probe_kind,
     )[0]
     assert not store.final_path(key).exists()  # never a partial final file
     assert len(list(store.partial_dir(key).glob("chunk-*.safetensors"))) == 2
 
-    monkeypatch.setattr(type(model), "image_features", real)
+    monkeypatch.setattr(CLIP, "image_features", real)
     features.STATS.clear()
-    resumed = extract(model, digits, "test")
+    resumed = extract(model, digits, "test", SETTINGS)
     assert features.STATS["resumed_images"] == 6 * 32
     assert features.STATS["extracted_images"] == 597 - 6 * 32
     assert torch.equal(resumed.embedding, reference.embedding)
@@ -177,7 +177,7 @@ def test_killed_cli_run_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     out = tmp_path / "results"
     args = ["run", "--model", str(ckpt), "--tasks", "digits", "--suite", "zero-shot",
             "--out", str(out), "--workers", "0", "--batch-size", "32", "--quiet"]  # fmt: skip
-    monkeypatch.setattr(features, "DEFAULT_CHUNK_BATCHES", 2)
+    monkeypatch.setattr(encode, "DEFAULT_CHUNK_BATCHES", 2)
     real = CLIP.image_features
     calls = {"n": 0}
 
@@ -197,9 +197,9 @@ def test_killed_cli_run_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert code == 0, err
     assert features.STATS["resumed_images"] == 4 * 32
     # the resumed features equal a clean extraction's
-    model = tiny_model()
-    clean = extract(model, get_task("digits"), "test", cache=False)
-    cached = extract(model, get_task("digits"), "test")
+    model = tiny_eval_model()
+    clean = extract(model, get_task("digits"), "test", FRESH)
+    cached = extract(model, get_task("digits"), "test", SETTINGS)
     assert torch.equal(clean.embedding, cached.embedding)
 
 
@@ -261,9 +261,9 @@ def test_skip_corrupt_skips_and_counts(tmp_path, corrupt_digits):
 def test_resumed_chunks_with_skipped_images_need_skip_corrupt(
     digits: Task, corrupt_digits, monkeypatch: pytest.MonkeyPatch
 ):
-    model = tiny_model()
-    monkeypatch.setattr(features, "DEFAULT_CHUNK_BATCHES", 1)
-    real = type(model).image_features
+    model = tiny_eval_model()
+    monkeypatch.setattr(encode, "DEFAULT_CHUNK_BATCHES", 1)
+    real = CLIP.image_features
     calls = {"n": 0}
 
     def dying(self, images):
@@ -272,12 +272,13 @@ def test_resumed_chunks_with_skipped_images_need_skip_corrupt(
             raise _Killed("simulated kill")
         return real(self, images)
 
-    monkeypatch.setattr(type(model), "image_features", dying)
+    monkeypatch.setattr(CLIP, "image_features", dying)
+    skip = SETTINGS.replace(skip_corrupt=True)
     with pytest.raises(_Killed):
-        extract(model, digits, "test", skip_corrupt=True)
-    monkeypatch.setattr(type(model), "image_features", real)
+        extract(model, digits, "test", skip)
+    monkeypatch.setattr(CLIP, "image_features", real)
     with pytest.raises(CorruptImageError, match="img3.png"):
-        extract(model, digits, "test")
-    fs = extract(model, digits, "test", skip_corrupt=True)
+        extract(model, digits, "test", SETTINGS)
+    fs = extract(model, digits, "test", skip)
     assert fs.skipped == 2 and len(fs) == 597 - 2
     assert features.STATS["resumed_images"] == 3 * 32

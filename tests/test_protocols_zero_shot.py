@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from eval_fixtures import _one_thread, tiny_model  # noqa: F401
@@ -10,7 +9,6 @@ from eval_fixtures import _one_thread, tiny_model  # noqa: F401
 from bench import features
 from bench.models import tokenize
 from bench.models.seam import ClipModel
-from bench.protocols import scoring
 from bench.protocols import zero_shot as zeroshot
 from bench.tasks import get_task
 
@@ -77,25 +75,6 @@ def test_logits_are_100_times_cosine():
     got = zeroshot.logits(f, w)
     want = 100 * torch.nn.functional.cosine_similarity(f[:, None, :], w.T[None], dim=-1)
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-4)
-
-
-def test_scores_metric_top1_top5():
-    rng = np.random.default_rng(0)
-    scores = torch.as_tensor(rng.normal(size=(200, 10)), dtype=torch.float32)
-    labels = torch.as_tensor(rng.integers(0, 10, 200))
-    s = scoring.score("accuracy", scores, labels)
-    order = np.argsort(-scores.numpy(), axis=1)
-    assert s.top1 == pytest.approx(100 * np.mean(order[:, 0] == labels.numpy()))
-    assert s.top5 == pytest.approx(100 * np.mean((order[:, :5] == labels.numpy()[:, None]).any(1)))
-    assert s.value == pytest.approx(s.top1)
-    per_class = scoring.score("mean_per_class_accuracy", scores, labels)
-    want = np.mean([np.mean(order[labels.numpy() == c, 0] == c) for c in range(10)]) * 100
-    assert per_class.value == pytest.approx(want)
-    # few classes: no top-5; multi-label: neither
-    assert scoring.score("accuracy", scores[:, :4], labels % 4).top5 is None
-    multi = torch.as_tensor(rng.integers(0, 2, (200, 10)))
-    m = scoring.score("map_11point", scores, multi)
-    assert m.top1 is None and m.top5 is None and 0 <= m.value <= 100
 
 
 def test_classifier_runs_at_the_given_precision(monkeypatch: pytest.MonkeyPatch):

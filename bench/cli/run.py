@@ -62,6 +62,16 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="skip images that do not decode and count them in the result (default: stop)",
     )
+    p.add_argument(
+        "--refresh-features",
+        action="store_true",
+        help="extract features again even where the cache holds verified ones (--force does too)",
+    )
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="evaluate splits with fewer items than the task expects; results are marked partial",
+    )
     p.add_argument("--weights", help="checkpoint file to evaluate under the name --model")
     p.add_argument("--name", help="the name results are written under (default: the model's)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -84,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         skip_corrupt=args.skip_corrupt,
         progress=not args.quiet,
+        refresh_features=args.refresh_features,
+        allow_partial=args.allow_partial,
     )
     tasks = args.tasks.split(",") if args.tasks is not None else None
     try:
@@ -120,7 +132,7 @@ def _rerun_with_name(args: argparse.Namespace, name: str) -> str:
         value = getattr(args, key, None)
         if value is not None:
             argv += [f"--{key.replace('_', '-')}", str(value)]
-    for flag in ("force", "skip_corrupt", "json", "quiet"):
+    for flag in ("force", "skip_corrupt", "refresh_features", "allow_partial", "json", "quiet"):
         if getattr(args, flag, False):
             argv.append(f"--{flag.replace('_', '-')}")
     return shlex.join([*argv, "--name", name])

@@ -16,13 +16,14 @@ token before the projection, a ResNet's attention-pool output).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from bench.protocols.scoring import Scores, score
+from bench.metrics import Score, score
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Labeled:
 
     x: torch.Tensor
     y: torch.Tensor
+    side: Mapping[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -38,7 +40,7 @@ class Labeled:
     def subset(self, idx: np.ndarray) -> Labeled:
         """The rows ``idx``."""
         t = torch.as_tensor(idx, dtype=torch.long)
-        return Labeled(self.x[t], self.y[t])
+        return Labeled(self.x[t], self.y[t])  # side data is per test split only
 
     def __add__(self, other: Labeled) -> Labeled:
         return Labeled(torch.cat([self.x, other.x]), torch.cat([self.y, other.y]))
@@ -59,7 +61,7 @@ class FittedProbe:
 class ProbeOutcome:
     """A fitted probe's test scores and its test class probabilities."""
 
-    scores: Scores
+    scores: Score
     fitted: FittedProbe
     proba: np.ndarray
 
@@ -111,7 +113,7 @@ def linear_probe(
     """The paper's protocol: C searched on val, refit on train + val, scored on test."""
     fitted = fit_searched(train, val, train + val, metric=metric, device=device)
     proba = probe_proba(fitted, test)
-    return ProbeOutcome(score(metric, proba, test.y), fitted, proba)
+    return ProbeOutcome(score(metric, proba, test.y, test.side), fitted, proba)
 
 
 def few_shot_probe(
@@ -120,7 +122,7 @@ def few_shot_probe(
     """Few-shot: C searched on the k-shot val draw, refit on the k-shot train set only."""
     fitted = fit_searched(train, val, train, metric=metric, device=device)
     proba = probe_proba(fitted, test)
-    return ProbeOutcome(score(metric, proba, test.y), fitted, proba)
+    return ProbeOutcome(score(metric, proba, test.y, test.side), fitted, proba)
 
 
 def _full_columns(proba: np.ndarray, classes: Any, labels: torch.Tensor) -> np.ndarray:

@@ -72,6 +72,7 @@ class RunContext:
     _classifiers: dict[str, torch.Tensor] = field(default_factory=dict)
     _feature_seconds: float = 0.0
     _skipped: dict[str, dict[str, int]] = field(default_factory=dict)
+    _partial: dict[str, dict[str, tuple[int, int | None]]] = field(default_factory=dict)
 
     @property
     def model(self) -> EvalModel:
@@ -96,6 +97,8 @@ class RunContext:
         self._feature_seconds += time.perf_counter() - t0
         part = f"{split}{fold if fold is not None else ''}"
         self._skipped.setdefault(task.name, {})[part] = fs.skipped
+        if fs.partial:
+            self._partial.setdefault(task.name, {})[part] = (fs.n_found, fs.n_expected)
         self._memo[key] = fs
         while len(self._memo) > self.max_in_memory:
             self._memo.popitem(last=False)
@@ -155,6 +158,7 @@ class RunContext:
         timings = {"features": self._feature_seconds, **fields.pop("timings", {})}
         timings["total"] = time.perf_counter() - started
         self._feature_seconds = 0.0
+        partial = self._partial.get(task.name, {})
         return Result(
             model=self.spec.name,
             model_slug=self.slug,
@@ -169,6 +173,9 @@ class RunContext:
             timings=timings,
             device=_device_name(self.settings.device),
             precision=self.settings.precision,
+            partial=bool(partial),
+            n_found={k: v[0] for k, v in partial.items()},
+            n_expected={k: v[1] for k, v in partial.items()},
             **fields,
         )
 

@@ -60,9 +60,9 @@ def _one_seed(ctx: RunContext, task: Any, suite: str, k: int, seed: int) -> floa
         return done.value
     t0 = time.perf_counter()
     fold = _fold(task)
-    train = probe_split(ctx, task, "train", ctx.features(task, "train", fold))
-    val = probe_split(ctx, task, "val", ctx.features(task, "val", fold))
-    test = probe_split(ctx, task, "test", ctx.features(task, "test"))
+    train = probe_split(ctx.features(task, "train", fold))
+    val = probe_split(ctx.features(task, "val", fold))
+    test = probe_split(ctx.features(task, "test"))
     tr = train.subset(sample_per_class(train.y, k, seed, salt=0))
     va = val.subset(sample_per_class(val.y, k, seed, salt=1))
     outcome = few_shot_probe(tr, va, test, task.metric, device=ctx.settings.device)
@@ -73,8 +73,8 @@ def _one_seed(ctx: RunContext, task: Any, suite: str, k: int, seed: int) -> floa
         shots=k,
         seed=seed,
         value=outcome.scores.value,
-        top1=outcome.scores.top1,
-        top5=outcome.scores.top5,
+        top1=outcome.scores.parts.get("top1"),
+        top5=outcome.scores.parts.get("top5"),
         metrics=outcome.scores.parts,
         split_sizes={"train": len(tr), "val": len(va), "test": len(test)},
         probe={**ctx.probe_info(), "C": outcome.C, "search": outcome.search,

@@ -18,10 +18,9 @@ from bench.suites.context import RunContext
 SUITE = "linear-probe"
 
 
-def probe_split(ctx: RunContext, task: Any, split: str, fs: SplitFeatures) -> Labeled:
-    """A split's probe features and labels, checked to be finite."""
-    ctx.check(fs.probe, "probe feature", task, split)
-    return Labeled(fs.probe, fs.labels)
+def probe_split(fs: SplitFeatures) -> Labeled:
+    """A split's probe features (checked finite by the extraction), labels and side data."""
+    return Labeled(fs.probe, fs.labels, fs.side)
 
 
 def checked_outcome(ctx: RunContext, task: Any, outcome: ProbeOutcome) -> ProbeOutcome:
@@ -37,11 +36,11 @@ def run_linear_probe(ctx: RunContext, tasks: list[Any], suite: Suite) -> None:
             continue
         t0 = time.perf_counter()
         folds = list(range(task.probe_folds)) if task.probe_folds > 1 else [None]
-        test = probe_split(ctx, task, "test", ctx.features(task, "test"))
+        test = probe_split(ctx.features(task, "test"))
         outcomes, sizes = [], {}
         for fold in folds:
-            train = probe_split(ctx, task, "train", ctx.features(task, "train", fold))
-            val = probe_split(ctx, task, "val", ctx.features(task, "val", fold))
+            train = probe_split(ctx.features(task, "train", fold))
+            val = probe_split(ctx.features(task, "val", fold))
             outcome = linear_probe(train, val, test, task.metric, device=ctx.settings.device)
             outcomes.append(checked_outcome(ctx, task, outcome))
             sizes = {"train": len(train), "val": len(val), "test": len(test)}
@@ -50,8 +49,8 @@ def run_linear_probe(ctx: RunContext, tasks: list[Any], suite: Suite) -> None:
                 task,
                 suite.name,
                 value=_mean([o.scores.value for o in outcomes]),
-                top1=_mean([o.scores.top1 for o in outcomes]),
-                top5=_mean([o.scores.top5 for o in outcomes]),
+                top1=_mean([o.scores.parts.get("top1") for o in outcomes]),
+                top5=_mean([o.scores.parts.get("top5") for o in outcomes]),
                 metrics=_mean_parts([o.scores.parts for o in outcomes]),
                 split_sizes=sizes,
                 probe={**ctx.probe_info(), **_probe_record(outcomes, folds)},

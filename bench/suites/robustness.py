@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from bench import metrics
 from bench.errors import BenchError
 from bench.features import SplitFeatures
 from bench.protocols.linear_probe import fit_searched
-from bench.protocols.scoring import score
 from bench.protocols.zero_shot import logits
 from bench.robustness import SHIFTS
 from bench.suites.base import SUITES, Suite
@@ -144,22 +144,8 @@ def subsampled_top1(scores: torch.Tensor, labels: torch.Tensor, pool: Pool, mode
     return float((pred == target).double().mean() * 100)
 
 
-def pm_options(dataset: Any) -> tuple[dict[str, Any], bool]:
-    """``pmsets`` for the ``pm0_pm10`` metric from a video dataset, and whether pm-10 exists.
-
-    Every anchor is listed (with no neighbours where none were reviewed), so pm-0 is always
-    the accuracy on all anchors. YouTube-BB without its neighbour annotations has
-    ``pmk_available = False``: its pm-10 is then not reported (it would equal pm-0).
-    """
-    neighbours = dict(getattr(dataset, "pmk_sets", {}) or {})
-    anchors = list(getattr(dataset, "anchors", neighbours.keys()))
-    return {"pmsets": {a: neighbours.get(a, []) for a in anchors}}, bool(
-        getattr(dataset, "pmk_available", True)
-    )
-
-
 def score_task(
-    task: Task, scores: torch.Tensor, labels: torch.Tensor, dataset: Any = None
+    task: Task, scores: torch.Tensor, labels: torch.Tensor, side: Any = None
 ) -> tuple[float, dict[str, float]]:
     """The task's metric on pooled scores, with its parts (percent).
 
@@ -167,29 +153,18 @@ def score_task(
         task: The task (its ``metric``).
         scores: ``[N, C]`` pooled scores.
         labels: The test labels.
-        dataset: The test dataset; needed only for ``pm0_pm10`` (its ``anchors``/``pmk_sets``).
+        side: The test split's side data (``SplitFeatures.side``: the video tasks' ``anchors``
+            and ``pmk_sets``); an object with those attributes is accepted too.
 
     Returns:
         ``(value, parts)``: parts hold ``top1``/``top5`` for single-label tasks and the metric's
-        own parts (``pm0``, ``pm10``) from :func:`bench.metrics.compute_details`.
+        own parts (``pm0``, ``pm10``) from :func:`bench.metrics.score`.
     """
-    from bench import metrics
-
-    if task.metric != "pm0_pm10":
-        s = score(task.metric, scores, labels)
-        parts = {k: v for k, v in s.parts.items() if k != task.metric}
-        parts.update({k: v for k, v in (("top1", s.top1), ("top5", s.top5)) if v is not None})
-        return s.value, parts
-    if dataset is None:
-        raise BenchError(f"{task.name}: pm0_pm10 needs the test dataset's anchor frames")
-    options, has_pm10 = pm_options(dataset)
-    details = metrics.compute_details(
-        task.metric, scores.float().cpu().numpy(), labels.cpu().numpy(), **options
-    )
-    parts = {k: float(v) for k, v in details.items() if k != task.metric}
-    if not has_pm10:
-        parts.pop("pm10", None)
-    return float(details[task.metric]), parts
+    if side is not None and not isinstance(side, dict):
+        needs = metrics.get_metric(task.metric).needs
+        side = {k: getattr(side, k) for k in needs if hasattr(side, k)}
+    s = metrics.score(task.metric, scores, labels, side or {})
+    return s.value, {k: v for k, v in s.parts.items() if k != task.metric}
 
 
 def zero_shot_head(ctx: RunContext, imagenet: Task) -> Head:
@@ -201,8 +176,8 @@ def zero_shot_head(ctx: RunContext, imagenet: Task) -> Head:
 def adapt_head(ctx: RunContext, imagenet: Task) -> Head:
     """The ImageNet linear probe ("adapt to ImageNet"), fitted by the linear-probe protocol:
     C searched on ImageNet val, refit on ImageNet train + val, on the probe features."""
-    train = probe_split(ctx, imagenet, "train", ctx.features(imagenet, "train"))
-    val = probe_split(ctx, imagenet, "val", ctx.features(imagenet, "val"))
+    train = probe_split(ctx.features(imagenet, "train"))
+    val = probe_split(ctx.features(imagenet, "val"))
     fitted = fit_searched(
         train, val, train + val, metric=imagenet.metric, device=ctx.settings.device
     )
@@ -241,18 +216,10 @@ def evaluate_task(
     scores = val_scores if task.name == IMAGENET else head(test)
     ctx.check(scores, f"{head_name} logit", task, "test")
     pool = None if task.name == IMAGENET else task.imagenet_pool
-    dataset = _pm_dataset(ctx, task)
-    value, parts = score_task(task, pool_scores(scores, pool), test.labels, dataset)
+    value, parts = score_task(task, pool_scores(scores, pool), test.labels, test.side)
     mode = "pool" if task.name in POOLED_SUBSAMPLE else "restrict"
     parts["imagenet_subsampled"] = subsampled_top1(val_scores, val.labels, pool, mode)
     return ShiftOutcome(task.name, head_name, task.metric, value, parts, len(test))
-
-
-def _pm_dataset(ctx: RunContext, task: Task) -> Any:
-    """The test dataset, only where the metric needs more than labels (pm-k sets)."""
-    if task.metric != "pm0_pm10":
-        return None
-    return task.dataset("test", root=ctx.settings.data_root)
 
 
 def run_robustness(ctx: RunContext, tasks: Sequence[Task], suite: Suite) -> None:

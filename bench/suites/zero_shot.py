@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench.protocols.scoring import score
+from bench.metrics import score
 from bench.protocols.zero_shot import logits
 from bench.results import Result
 from bench.suites.base import SUITES, Suite
@@ -28,8 +28,8 @@ def zero_shot_result(ctx: RunContext, task: Any, suite: str = SUITE, **fields: A
         task,
         suite,
         value=s.value,
-        top1=s.top1,
-        top5=s.top5,
+        top1=s.parts.get("top1"),
+        top5=s.parts.get("top5"),
         metrics=s.parts,
         split_sizes={"test": len(test)},
         prompts={"classnames": names, "templates": list(task.templates)},

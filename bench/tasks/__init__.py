@@ -19,7 +19,7 @@ from importlib.resources import files
 
 from bench.errors import BenchError
 from bench.registry import Registry
-from bench.tasks.schema import METRIC_NAMES, TAGS, TaskFileError, parse_task
+from bench.tasks.schema import TAGS, TaskFileError, parse_task
 from bench.tasks.task import DATASET_SPLITS, Source, Task, ValSpec
 
 TASKFILES_PACKAGE = "bench.taskfiles"
@@ -78,7 +78,6 @@ def list_tasks(tag: str | None = None) -> list[Task]:
 
 __all__ = [
     "DATASET_SPLITS",
-    "METRIC_NAMES",
     "TAGS",
     "Source",
     "Task",

@@ -15,17 +15,10 @@ from typing import Any
 
 import yaml
 
+from bench import metrics
 from bench.errors import BenchError
 from bench.tasks.task import FileSpec, Source, Task, ValSpec
 
-METRIC_NAMES = (
-    "accuracy",
-    "mean_per_class_accuracy",
-    "map_11point",
-    "roc_auc",
-    "mean_top1_top5",
-    "pm0_pm10",
-)
 TAGS = ("paper27", "shifts", "embedded")
 NUM_IMAGENET_CLASSES = 1000
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -214,8 +207,9 @@ def _parse_tags(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _parse_metric(value: Any, where: str) -> str:
-    if value not in METRIC_NAMES:
-        raise _fail(where, f"unknown metric {value!r}; valid metrics: {', '.join(METRIC_NAMES)}")
+    valid = metrics.names()  # the metrics registry is the one list of metric names
+    if value not in valid:
+        raise _fail(where, f"unknown metric {value!r}; valid metrics: {', '.join(valid)}")
     return value
 
 

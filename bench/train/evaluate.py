@@ -2,7 +2,7 @@
 
 The classifier is :func:`bench.protocols.zero_shot.build_classifier` (every name of every
 class and the task's templates, as the suites), the features come from :mod:`bench.features`'
-loader and encoder, the score from :func:`bench.protocols.scoring.score`. Nothing is cached:
+loader and encoder, the score from :func:`bench.metrics.score`. Nothing is cached:
 the weights change every step.
 """
 
@@ -46,45 +46,40 @@ def zero_shot_eval(
         UnknownNameError: for an unknown task; DataMissingError if its data is absent.
     """
     from bench.features import encode_chunks, make_loader
+    from bench.metrics import score
     from bench.models.seam import ClipModel
-    from bench.protocols.scoring import score
     from bench.protocols.zero_shot import build_classifier, logits
-    from bench.settings import Settings
     from bench.tasks import get_task
 
     start = time.perf_counter()
     task = get_task(task_name)
     device = torch.device(device)
-    settings = Settings.build(
-        device=device,
-        precision="bf16" if device.type == "cuda" else "fp32",
-        batch_size=batch_size,
-        workers=workers,
-        data_root=data_root,
-        skip_corrupt=True,
-        progress=False,
-    )
+    precision = "bf16" if device.type == "cuda" else "fp32"
     dataset = task.dataset(split, root=data_root)
     if max_samples is not None and len(dataset) > max_samples:
         dataset = Subset(dataset, np.linspace(0, len(dataset) - 1, max_samples).astype(int))
     # a copy in eval mode, so the trainer's mode and memory layout stay as they are
     frozen = ClipModel(copy.deepcopy(model).eval(), "in-training", "bench", weights_sha256="-")
     classifier = build_classifier(
-        frozen, task.class_prompts, task.templates, precision=settings.precision, cache=False
+        frozen, task.class_prompts, task.templates, precision=precision, cache=False
     )
     loader = make_loader(
         dataset, frozen.preprocess, batch_size=batch_size, workers=workers, device=device
     )
-    chunks = [c for c in encode_chunks(frozen, loader, start=0, settings=settings)]
+    chunks = list(
+        encode_chunks(
+            frozen, loader, start=0, device=device, precision=precision, skip_corrupt=True
+        )
+    )
     embedding = torch.cat([c["embedding"] for c in chunks if c["labels"].numel()])
     labels = torch.cat([c["labels"] for c in chunks if c["labels"].numel()])
     result = score(task.metric, logits(embedding, classifier), labels)
     return {
         "task": task.name,
         "split": split,
-        "metric": result.metric,
+        "metric": task.metric,
         "value": result.value,
-        "top1": result.top1,
+        "top1": result.parts.get("top1"),
         "n": int(embedding.shape[0]),
         "seconds": round(time.perf_counter() - start, 3),
     }
