@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,12 @@ class _FoldTask:
     probe_folds: int = 2
 
 
+class _Record(dict):
+    """A result stand-in: a dict whose keys read as attributes too."""
+
+    __getattr__ = dict.__getitem__
+
+
 @dataclass
 class FakeCtx:
     """A stand-in for RunContext that serves synthetic features per (split, fold)."""
@@ -95,7 +102,7 @@ class FakeCtx:
         return {"features": "pre-projection", "dim": 8}
 
     def new_result(self, task: Any, suite: str, **fields: Any) -> dict:
-        return {"suite": suite, **fields}
+        return _Record(suite=suite, **fields)
 
     def write(self, result: dict) -> None:
         self.written.append(result)
@@ -234,3 +241,92 @@ def test_help_has_examples():
     with contextlib.redirect_stdout(buf), pytest.raises(SystemExit):
         main(["run", "--help"])
     assert "examples:" in buf.getvalue() and "--skip-corrupt" in buf.getvalue()
+
+
+# --- protocol steps through the runner ------------------------------------------------------
+
+
+def _wide_vit():
+    """A tiny ViT whose vision width (128) differs from its embedding width (64)."""
+    from bench.models import CLIP, get_config
+
+    torch.manual_seed(0)
+    return CLIP(dataclasses.replace(get_config("tiny-vit"), vision_width=128)).eval()
+
+
+def test_probe_gets_pre_projection_features_of_the_vision_width(tmp_path: Path, monkeypatch):
+    from bench.models.seam import ClipModel
+    from bench.probe import LinearProbe
+    from bench.results import read_result
+    from bench.suites import run_suite
+    from bench.tasks import get_task
+
+    seen = []
+    real = LinearProbe.fit
+    monkeypatch.setattr(
+        LinearProbe, "fit", lambda self, X, y, *a, **k: seen.append(X) or real(self, X, y, *a, **k)
+    )
+    model = _wide_vit()
+    run_suite(
+        model, "linear-probe", tasks=["digits"], out=tmp_path, model_name="wide",
+        device="cpu", workers=0, progress=False,
+    )  # fmt: skip
+    x = torch.as_tensor(np.asarray(seen[-1]))
+    assert x.shape == (1080 + 120, 128)
+    # the probe's rows are the class tokens before the projection: times proj, the embedding
+    seam = ClipModel(model, "wide")
+    train = get_task("digits").dataset("train")
+    images = torch.stack([seam.preprocess(train[i][0]) for i in range(16)])
+    with torch.no_grad():
+        embedding = model.encode_image(images)
+    torch.testing.assert_close(x[:16] @ model.visual.proj.detach(), embedding, rtol=1e-4, atol=1e-4)
+    r = read_result(tmp_path / "wide" / "digits" / "linear-probe.json")
+    assert r.probe["features"] == "pre-projection" and r.probe["dim"] == 128
+    assert r.probe["refit"] == "train+val" and r.split_sizes == {
+        "train": 1080,
+        "val": 120,
+        "test": 597,
+    }
+
+
+def _fer_texts(monkeypatch) -> list[str]:
+    from bench.models.seam import ClipModel
+
+    texts: list[str] = []
+    real = ClipModel.tokenize
+    monkeypatch.setattr(ClipModel, "tokenize", lambda self, t: texts.extend(t) or real(self, t))
+    return texts
+
+
+def _expected_fer_prompts() -> set[str]:
+    from bench.tasks import get_task
+
+    fer = get_task("fer2013")
+    multi = [names for names in fer.class_prompts if len(names) > 1]
+    assert multi, "fer2013 has classes with several names"
+    return {t.replace("{}", n) for names in multi for n in names for t in fer.templates}
+
+
+def test_class_synonyms_reach_the_classifier_through_bench_run(ckpt, tmp_path, monkeypatch):
+    from _datasets_fixtures import BUILDERS
+
+    BUILDERS["fer2013"](tmp_path / "data")
+    texts = _fer_texts(monkeypatch)
+    code, _, err = _run(
+        "--model", str(ckpt), "--suite", "zero-shot", "--tasks", "fer2013", "--allow-partial",
+        "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "r"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert _expected_fer_prompts() <= set(texts)
+
+
+def test_class_synonyms_reach_the_training_evaluation(tmp_path, monkeypatch):
+    from _datasets_fixtures import BUILDERS
+    from eval_fixtures import tiny_model
+
+    from bench.train.evaluate import zero_shot_eval
+
+    BUILDERS["fer2013"](tmp_path / "data")
+    texts = _fer_texts(monkeypatch)
+    out = zero_shot_eval(tiny_model(), "fer2013", data_root=str(tmp_path / "data"))
+    assert out["n"] == 1 and _expected_fer_prompts() <= set(texts)
