@@ -74,6 +74,12 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--weights", help="checkpoint file to evaluate under the name --model")
     p.add_argument("--name", help="the name results are written under (default: the model's)")
+    p.add_argument(
+        "--tasks-dir",
+        action="append",
+        metavar="DIR",
+        help="a folder of your own task YAML files (repeatable; also $BENCH_TASKS_PATH)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -84,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
     from bench.settings import Settings
     from bench.suites import run_suite
     from bench.suites.runner import ResultsFolderError
+    from bench.tasks import add_task_dirs
 
+    add_task_dirs(args.tasks_dir)
     settings = Settings.build(
         device=args.device,
         precision=args.precision,
@@ -132,6 +140,8 @@ def _rerun_with_name(args: argparse.Namespace, name: str) -> str:
         value = getattr(args, key, None)
         if value is not None:
             argv += [f"--{key.replace('_', '-')}", str(value)]
+    for folder in getattr(args, "tasks_dir", None) or []:
+        argv += ["--tasks-dir", str(folder)]
     for flag in ("force", "skip_corrupt", "refresh_features", "allow_partial", "json", "quiet"):
         if getattr(args, flag, False):
             argv.append(f"--{flag.replace('_', '-')}")
