@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bench.datasets.splits import IndexView, seeded_order, stratified_split
+from bench.datasets._splits import IndexView, seeded_order, stratified_split
 from bench.errors import BenchError
 from bench.tasks import get_task
 from bench.tasks.task import Source, ValSpec

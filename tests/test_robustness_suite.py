@@ -209,3 +209,15 @@ def test_probe_head_needs_all_imagenet_classes():
     probe = SimpleNamespace(classes_=np.arange(999), decision_function=None)
     with pytest.raises(BenchError, match="999 classes"):
         rs.probe_head(probe, 1000)
+
+
+def test_the_shifts_are_one_list():
+    """``bench.robustness.SHIFTS`` is the list; the task files' ``shifts`` tag agrees with it and
+    the robustness suite runs exactly ImageNet and those."""
+    from bench.robustness import SHIFTS
+    from bench.tasks import list_tasks
+
+    assert sorted(t.name for t in list_tasks("shifts")) == sorted(SHIFTS)
+    suite = rs.SUITES.get("robustness")
+    accepted = sorted(t.name for t in list_tasks() if suite.accepts(t))
+    assert accepted == sorted(["imagenet", *SHIFTS])

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from bench.datasets.splits import stratified_split
+from bench.datasets._splits import stratified_split
 from bench.errors import BenchError
 
 NUM_IMAGES = 1797

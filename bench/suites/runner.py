@@ -110,7 +110,7 @@ def check_results_folder(out: Path, spec: ModelSpec) -> None:
         else:
             continue
         free = _free_name(out, slug, spec.weights_sha256)
-        raise ResultsFolderError(f"{why} ({path.name} and others)", free)
+        raise ResultsFolderError(f"{why} (e.g. {path.relative_to(folder)})", free)
 
 
 def _free_name(out: Path, slug: str, sha: str) -> str:
