@@ -21,7 +21,7 @@ from bench.results import SCHEMA_VERSION, load_results, model_slug
 DEFAULT_RESULTS = "results"
 COLUMNS = (
     "model", "model_slug", "task", "suite", "shots", "seed", "metric", "value", "top1", "top5",
-    "metrics", "aggregate", "path",
+    "metrics", "aggregate", "path", "partial",
 )  # fmt: skip
 
 
@@ -82,7 +82,7 @@ def collect(results_dir: str | Path) -> Collected:
                 "model": r.model, "model_slug": r.model_slug, "task": r.task, "suite": r.suite,
                 "shots": r.shots, "seed": r.seed, "metric": r.metric, "value": float(r.value),
                 "top1": r.top1, "top5": r.top5, "metrics": dict(r.metrics),
-                "aggregate": r.aggregate, "path": rel,
+                "aggregate": r.aggregate, "path": rel, "partial": bool(r.partial),
             }
         )  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
