@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from bench.cli.tasks import data_status
 from bench.tasks import get_task
 
