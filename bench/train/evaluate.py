@@ -2,7 +2,7 @@
 
 The classifier is :func:`bench.zeroshot.build_classifier` (the task's class names and prompt
 templates), the features come from :mod:`bench.features`' loader and encoder, the score from
-:func:`bench.zeroshot.score`. Nothing is cached: the weights change every step.
+:func:`bench.metrics.score`. Nothing is cached: the weights change every step.
 """
 
 from __future__ import annotations
