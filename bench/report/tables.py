@@ -9,6 +9,7 @@ the CSV gives the count (``n/N``) beside it.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -18,11 +19,17 @@ from tabulate import tabulate
 
 from bench import robustness
 from bench.errors import BenchError
+from bench.report.collect import ZERO_SHOT_SUITES
 from bench.report.published import SOURCE, openai_name, published_openai
 
 MISSING = "—"
 INCOMPLETE = "*"
 SHIFT_SUITES = ("robustness", "robustness-adapt")
+SUITE_TITLES = {
+    "zero-shot": "zero-shot, prompt ensemble",
+    ZERO_SHOT_SUITES["single"]: 'zero-shot, single prompt "a photo of a {}."',
+    ZERO_SHOT_SUITES["classname"]: "zero-shot, class name only",
+}
 # Kornblith et al. (2019)'s 12 datasets, the paper's Figure 10 (left) average.
 KORNBLITH12 = (
     "food101", "cifar10", "cifar100", "birdsnap", "sun397", "stanford_cars", "fgvc_aircraft",
@@ -85,8 +92,25 @@ class Table:
         return f"{body}\n{notes}"
 
     def to_latex(self) -> str:
+        """A ``table`` float: booktabs tabular (model column left-aligned), caption and label."""
         cells = self.cells().map(lambda s: "--" if s == MISSING else s)
-        return _tabulate(cells, "latex_booktabs") + "\n"
+        caption = " ".join([self.title + ".", *self.footnotes()])
+        return "\n".join(
+            [
+                "\\begin{table}[t]",
+                "\\centering",
+                f"\\caption{{{latex_escape(caption)}}}",
+                f"\\label{{{self.label}}}",
+                _tabulate(cells, "latex_booktabs"),
+                "\\end{table}",
+                "",
+            ]
+        )
+
+    @property
+    def label(self) -> str:
+        """The LaTeX label, ``tab:<name>``."""
+        return "tab:" + re.sub(r"[^A-Za-z0-9:-]+", "-", self.name)
 
     def to_csv(self) -> str:
         out = self.values.copy()
@@ -109,10 +133,22 @@ def _fmt(v: object, digits: int) -> str:
 def _tabulate(cells: pd.DataFrame, fmt: str) -> str:
     index = cells.index.name or ""
     rows = [[str(i), *row] for i, row in zip(cells.index, cells.to_numpy().tolist(), strict=True)]
+    align = ("left", *["right"] * len(cells.columns))
     return tabulate(
         rows, headers=[index, *map(str, cells.columns)], tablefmt=fmt, disable_numparse=True,
-        stralign="right",
+        colalign=align,
     )  # fmt: skip
+
+
+_LATEX_SPECIAL = {c: "\\" + c for c in "&%$#_{}"} | {
+    "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+    "—": "--", "−": "-",
+}  # fmt: skip
+
+
+def latex_escape(text: str) -> str:
+    """``text`` with LaTeX's special characters escaped (for captions)."""
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
 
 
 def collapse_seeds(df: pd.DataFrame) -> pd.DataFrame:
@@ -156,6 +192,21 @@ def task_order(tasks: Sequence[str]) -> list[str]:
     return sorted(set(tasks), key=lambda t: (t != "imagenet", rank.get(t, len(rank)), t))
 
 
+def paper_average(tasks: Sequence[str], members: Sequence[str], name: str) -> tuple[str, tuple]:
+    """The header and member tasks of an average over a published set of tasks.
+
+    ``Avg 27 (paper)`` only when all of the set's tasks are columns, otherwise
+    ``Avg (n of 27)`` over the ``n`` that are: a header never claims more than it averages.
+    """
+    present = tuple(t for t in members if t in set(tasks))
+    if len(present) == len(members):
+        return f"Avg {len(members)} ({name})", tuple(members)
+    return (
+        f"Avg ({len(present)} of {len(members)}{'' if name == 'paper' else ', ' + name})",
+        present,
+    )
+
+
 def _task_table(rows: pd.DataFrame, suite: str) -> Table:
     """Models x tasks, with the mean over the tasks shown and the paper's averages: over its 27
     datasets and, for linear probes, over Kornblith et al.'s 12 (Figure 10)."""
@@ -163,16 +214,20 @@ def _task_table(rows: pd.DataFrame, suite: str) -> Table:
     values = _pivot(rows, "model", tasks)
     paper27 = tuple(task_order(_registered("paper27")))
     averages, notes = {}, []
-    if set(tasks) != set(paper27):
+    if set(tasks) - set(paper27):
         averages["Average"] = tuple(tasks)
         notes.append(f"Average: mean over the {len(tasks)} task(s) shown.")
     if set(paper27) & set(tasks):
-        averages["Avg 27 (paper)"] = paper27
-        notes.append("Avg 27 (paper): mean over the paper's 27 datasets.")
+        head, members = paper_average(tasks, paper27, "paper")
+        averages[head] = members
+        notes.append(f"{head}: mean over {len(members)} of the paper's 27 datasets.")
     if suite == "linear-probe" and set(KORNBLITH12) & set(tasks):
-        averages["Avg 12 (Kornblith)"] = KORNBLITH12
-        notes.append("Avg 12 (Kornblith): mean over Kornblith et al.'s 12 datasets (Fig. 10).")
-    return Table(suite, f"{suite} (percent)", values, averages, notes)
+        head, members = paper_average(tasks, KORNBLITH12, "Kornblith")
+        averages[head] = members
+        notes.append(
+            f"{head}: mean over {len(members)} of Kornblith et al.'s 12 datasets (Fig. 10)."
+        )
+    return Table(suite, f"{SUITE_TITLES.get(suite, suite)} (percent)", values, averages, notes)
 
 
 def _shift_table(rows: pd.DataFrame, suite: str) -> Table:
@@ -285,3 +340,37 @@ def published_table(df: pd.DataFrame) -> Table | None:
         "difference is a comparison, not a verdict.",
     ]
     return Table("published-comparison", "Ours vs published (OpenAI models)", values, {}, notes)
+
+
+def prompt_ablation_table(df: pd.DataFrame) -> Table | None:
+    """Zero-shot per prompt mode and the gain of the ensemble over the single prompt (Figure 4).
+
+    Rows per model: each mode present (class name, single, ensemble), then ``gain`` (ensemble
+    minus single, points) where both exist. Returns None without single-prompt or class-name
+    results.
+    """
+    modes = [("classname", ZERO_SHOT_SUITES["classname"]), ("single", ZERO_SHOT_SUITES["single"]),
+             ("ensemble", ZERO_SHOT_SUITES["ensemble"])]  # fmt: skip
+    rows = collapse_seeds(df[df["suite"].isin([s for _, s in modes])])
+    if not set(rows["suite"]) - {"zero-shot"}:
+        return None
+    tasks = task_order(rows["task"].unique())
+    blocks = []
+    for model in sorted(rows["model"].unique()):
+        wide = _pivot(rows[rows["model"] == model], "suite", tasks)
+        for mode, suite in modes:
+            if suite in wide.index:
+                blocks.append(wide.loc[suite].rename(f"{model} / {mode}"))
+        if {"zero-shot", modes[1][1]} <= set(wide.index):
+            gain = wide.loc["zero-shot"] - wide.loc[modes[1][1]]
+            blocks.append(gain.rename(f"{model} / gain (ensemble - single)"))
+    values = pd.DataFrame(blocks)
+    values.index.name = "model / prompts"
+    notes = [
+        'single: the one prompt "a photo of a {}."; classname: the bare class name; ensemble: '
+        "the mean embedding of the task's templates (the default zero-shot result).",
+        "gain: ensemble minus single, in points (the paper's Figure 4 ablation). Average: mean "
+        "over the tasks shown.",
+    ]
+    return Table("prompt-ablation", "Prompt ablation: zero-shot by prompt mode (percent)", values,
+                 {"Average": tuple(tasks)}, notes)  # fmt: skip
