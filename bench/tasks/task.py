@@ -160,7 +160,7 @@ class Task:
             UnknownNameError: if the task's loader module does not exist.
         """
         loader = _loader(self)
-        return bool(loader.is_present(self, self.data_root(root), **self.source.options))
+        return bool(loader.is_present(self, self.data_root(root), **self.loader_options(loader)))
 
     def dataset(
         self, split: str, root: str | os.PathLike[str] | None = None, fold: int | None = None
@@ -184,7 +184,7 @@ class Task:
         self._check_split(split, fold)
         loader = _loader(self)
         where = self.data_root(root)
-        opts = dict(self.source.options)
+        opts = self.loader_options(loader)
         if split == "test" or self.val is None or self.val.official:
             return loader.load(self, split, where, fold=fold, **opts)
         from bench.tasks.splits import IndexView, stratified_split
@@ -200,6 +200,12 @@ class Task:
             )
         rest, carved = stratified_split(full.labels, self.val.size, self.val.seed)
         return IndexView(full, carved if split == "val" else rest)
+
+    def loader_options(self, loader: Any = None) -> dict[str, Any]:
+        """``source.options``, checked against the loader's keywords (a typo is a BenchError)."""
+        from bench.datasets import checked_options
+
+        return checked_options(loader or _loader(self), self.source.options, self.name)
 
     def _check_split(self, split: str, fold: int | None) -> None:
         available = tuple(self.expected_sizes())
