@@ -46,7 +46,7 @@ _HINTS = {
 
 def os_error(path: str | os.PathLike[str], err: OSError, doing: str = "write") -> BenchError:
     """One-line :class:`BenchError` for an OS-level failure on ``path``, saying what to do."""
-    reason = err.strerror or type(err).__name__
+    reason = err.strerror or str(err) or type(err).__name__
     hint = _HINTS.get(err.errno, "check the path, its permissions and the free space")
     return BenchError(f"cannot {doing} {path}: {reason}; {hint}")
 
