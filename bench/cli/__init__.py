@@ -28,6 +28,7 @@ COMMANDS = (
     "plot",
     "train",
     "demo",
+    "overlap",
 )
 
 EPILOG = """examples:

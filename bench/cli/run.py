@@ -60,6 +60,12 @@ def add_parser(subparsers: Any) -> None:
         help="skip images that do not decode and count them in the result (default: stop)",
     )
     p.add_argument("--weights", help="checkpoint file to evaluate under the name --model")
+    p.add_argument(
+        "--tasks-dir",
+        action="append",
+        metavar="DIR",
+        help="a folder of your own task YAML files (repeatable; also $BENCH_TASKS_PATH)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -68,7 +74,9 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Runs the suite; exit 0, or 2 when some tasks could not run (data missing)."""
     from bench.suites import run_suite
+    from bench.tasks import add_task_dirs
 
+    add_task_dirs(args.tasks_dir)
     tasks = [t for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     summary = run_suite(
         args.model,

@@ -9,7 +9,7 @@ from typing import Any
 from tabulate import tabulate
 
 from bench.errors import UnknownNameError
-from bench.tasks import TAGS, Task, get_task, list_tasks
+from bench.tasks import TAGS, Task, add_task_dirs, broken_tasks, get_task, list_tasks
 
 EPILOG = """examples:
   bench tasks                      # every task: classes, metric, split sizes, data present?
@@ -17,6 +17,7 @@ EPILOG = """examples:
   bench tasks --json               # the same, as JSON
   bench tasks cifar10              # one task in full: classes, templates, splits, source
   bench tasks fer2013 --json
+  bench tasks --tasks-dir ./my_tasks   # also your own task files (or $BENCH_TASKS_PATH)
 """
 
 
@@ -35,6 +36,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument(
         "--data-root", help="where datasets live (default: $BENCH_DATA or ~/.cache/bench/data)"
+    )
+    p.add_argument(
+        "--tasks-dir",
+        action="append",
+        metavar="DIR",
+        help="a folder of your own task YAML files (repeatable; also $BENCH_TASKS_PATH)",
     )
     p.set_defaults(func=run)
 
@@ -111,6 +118,12 @@ def describe(task: Task, root: str | None) -> str:
         f"loader:      {task.source.loader} {dict(task.source.options) or ''}".rstrip(),
         f"homepage:    {task.source.homepage}",
     ]
+    if task.origin != "built-in":
+        lines.append(f"file:        {task.origin}")
+    if task.mirror is not None:
+        splits = ", ".join(f"{s} {a}" for s, a in task.mirror.splits.items())
+        note = f"; {task.mirror.notes}" if task.mirror.notes else ""
+        lines.append(f"mirror:      {task.mirror.repo} ({splits} as the paper's){note}")
     if task.source.manual:
         lines.append(f"manual:      {task.source.manual}")
     lines += [f"citation:    {task.citation}", f"licence:     {task.licence}"]
@@ -131,6 +144,7 @@ def describe(task: Task, root: str | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Prints the listing or one task; returns the exit code."""
+    add_task_dirs(args.tasks_dir)
     if args.name:
         task = get_task(args.name)
         if args.json:
@@ -145,5 +159,12 @@ def run(args: argparse.Namespace) -> int:
             print(describe(task, args.data_root))
         return 0
     rows = [summary(t, args.data_root) for t in list_tasks(args.tag)]
-    print(json.dumps(rows, indent=2, ensure_ascii=False) if args.json else _table(rows))
+    broken = broken_tasks() if args.tag in (None, "user") else {}
+    if args.json:
+        rows += [{"name": n, "broken": reason} for n, reason in broken.items()]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(_table(rows))
+        for name, reason in broken.items():
+            print(f"{name}: broken: {reason}")
     return 0

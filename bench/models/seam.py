@@ -82,6 +82,8 @@ class ClipModel:
         tokenizer: ``texts -> [N, context_length]`` ids (default: OpenAI's BPE at the
             model's context length).
         assumptions: What was assumed about the architecture.
+        preprocess: ``PIL image -> [3, R, R]`` (default: OpenAI's at the model's resolution).
+        preprocess_id: The id naming ``preprocess`` (required with it).
     """
 
     def __init__(
@@ -93,18 +95,22 @@ class ClipModel:
         weights_sha256: str | None = None,
         tokenizer: Callable[[Sequence[str]], torch.Tensor] | None = None,
         assumptions: Sequence[str] = (),
+        preprocess: Callable[[Image.Image], torch.Tensor] | None = None,
+        preprocess_id: str | None = None,
     ) -> None:
-        from bench.models.transforms import image_transform, preprocess_id
+        from bench.models import transforms
 
+        if (preprocess is None) != (preprocess_id is None):
+            raise ValueError("give preprocess and preprocess_id together")
         self.module = model.eval()
         self.name = name
         self.family = family
         self.weights_sha256 = weights_sha256 or model.weights_sha256 or tensors_sha256(model)
         self.embed_dim = int(model.embed_dim)
         self.probe_dim = int(model.probe_dim)
-        self.preprocess_id = preprocess_id(model.image_resolution)
+        self.preprocess_id = preprocess_id or transforms.preprocess_id(model.image_resolution)
         self.assumptions = tuple(assumptions)
-        self._transform = image_transform(model.image_resolution)
+        self._transform = preprocess or transforms.image_transform(model.image_resolution)
         self._tokenizer = tokenizer
 
     @property
