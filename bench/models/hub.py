@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from bench.download import fetch, locked, reject
-from bench.errors import BenchError, DataMissingError, UnknownNameError
+from bench.errors import DataMissingError, UnknownNameError
 from bench.io import atomic_write_json, cache_dir, sha256_file
 from bench.models.loading import CHECKPOINT_SUFFIXES
 from bench.registry import Registry
@@ -237,18 +237,6 @@ def ensure_weights(
 download = ensure_weights  # the name of earlier releases
 
 
-def _device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise BenchError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise BenchError(f"device {device!r} asked for, but CUDA is not available; use cpu")
-    return dev
-
-
 def _resolve(
     name_or_path: str | os.PathLike[str], weights: str | os.PathLike[str] | None
 ) -> tuple[Path, ModelInfo | None]:
@@ -311,13 +299,11 @@ def load(
         BenchError: for a bad device or precision, or a file that is no CLIP checkpoint.
     """
     from bench.models.loading import load_checkpoint
-    from bench.models.model import PRECISIONS
     from bench.models.transforms import image_transform
+    from bench.settings import resolve_device, resolve_precision
 
-    dev = _device(device)
-    precision = precision or ("fp16" if dev.type == "cuda" else "fp32")
-    if precision not in PRECISIONS:
-        raise BenchError(f"unknown precision {precision!r}; valid choices: {', '.join(PRECISIONS)}")
+    dev = resolve_device(device)
+    precision = resolve_precision(precision, dev)
     path, info = _resolve(name_or_path, weights)
     model = load_checkpoint(path)
     if info is not None and weights is not None and model.weights_sha256 != info.sha256:
