@@ -25,11 +25,28 @@ from typing import Any
 from bench import __version__
 from bench.errors import BenchError
 from bench.io import atomic_write_json
+from bench.models.hub import CHECKPOINT_SUFFIXES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
+
+
+def _v1_to_v2(d: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 records partial data; version-1 results were all of complete splits (as
+    far as bench checked: it did not compare sizes then)."""
+    return {**d, "partial": False, "n_found": {}, "n_expected": {}, "schema_version": 2}
+
+
+def _v2_to_v3(d: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 names the model's family and what was assumed about its architecture;
+    version-2 results were all of OpenAI-layout models read without recorded assumptions."""
+    return {**d, "model_family": None, "assumptions": [], "schema_version": 3}
+
+
+#: File names under a results folder that hold other kinds of results (bench.overlap).
+OTHER_RESULT_FILES = ("overlap.json",)
 
 # version n -> function turning a version-n dict into a version-(n + 1) dict.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 class ResultFileError(BenchError):
@@ -55,6 +72,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "created": (str,),
     "model": (str,),
     "model_slug": (str,),
+    "model_family": _OPT_STR,
+    "assumptions": (list,),
     "weights_sha256": _OPT_STR,
     "task": (str,),
     "task_version": (int,),
@@ -72,6 +91,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "probe": _OPT_DICT,
     "aggregate": _OPT_DICT,
     "skipped_corrupt": (int,),
+    "partial": (bool,),
+    "n_found": (dict,),
+    "n_expected": (dict,),
     "timings": (dict,),
     "device": (str,),
     "precision": (str,),
@@ -86,6 +108,10 @@ class Result:
     Attributes:
         model: The model's name as given (``ViT-B/32``, or a checkpoint's file name).
         model_slug: The folder name under ``results/`` (see :func:`model_slug`).
+        model_family: ``openai``, ``bench``, ``open_clip`` or ``hf`` (``None``: in-memory or
+            older results).
+        assumptions: What bench assumed, not knew, about the model's architecture (a plain
+            state dict read with OpenAI's conventions); shown in reports.
         weights_sha256: sha256 of the weights evaluated; ``None`` only for in-memory models.
         task, task_version, task_config_hash: Which task, exactly (the task file's sha256).
         suite: ``zero-shot``, ``linear-probe``, ``few-shot``, ``robustness`` ...
@@ -101,6 +127,9 @@ class Result:
         probe: Linear probe: ``{"C": best C, "search": [[C, val score], ...], ...}``.
         aggregate: Across seeds: ``{"seeds": [...], "values": [...], "std": float}``.
         skipped_corrupt: Images skipped with ``--skip-corrupt``.
+        partial: Some split had fewer (or more) items than the task file expects and was
+            evaluated anyway (``--allow-partial``); not comparable with published numbers.
+        n_found, n_expected: For each such split, the items found and expected.
         timings: Seconds per phase (``features``, ``classifier``, ``probe``, ``total``).
         device, precision: Where and how the features were computed.
         extra: Suite-specific data (e.g. robustness numbers per shift).
@@ -125,10 +154,15 @@ class Result:
     probe: dict[str, Any] | None = None
     aggregate: dict[str, Any] | None = None
     skipped_corrupt: int = 0
+    partial: bool = False
+    n_found: dict[str, int] = field(default_factory=dict)
+    n_expected: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
     precision: str = "fp32"
     extra: dict[str, Any] = field(default_factory=dict)
+    model_family: str | None = None
+    assumptions: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     bench_version: str = __version__
     git_commit: str | None = field(default_factory=lambda: git_commit())
@@ -169,17 +203,19 @@ def validate(d: Mapping[str, Any]) -> None:
         raise ValueError(f"missing field(s) {', '.join(missing)}")
     for name, types in _TYPES.items():
         v = d[name]
-        if isinstance(v, bool) or not isinstance(v, types):
+        if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):
             want = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             raise ValueError(f"field {name!r} is {v!r}; expected {want}")
     if d["schema_version"] != SCHEMA_VERSION:
         raise ValueError(f"schema_version {d['schema_version']} is not {SCHEMA_VERSION}")
     if not math.isfinite(d["value"]):
         raise ValueError(f"field 'value' is {d['value']!r}; expected a finite number")
-    for name in ("metrics", "split_sizes", "timings"):
+    for name in ("metrics", "split_sizes", "timings", "n_found", "n_expected"):
         for k, v in d[name].items():
             if isinstance(v, bool) or not isinstance(v, _NUM):
                 raise ValueError(f"{name}[{k!r}] is {v!r}; expected a number")
+    if not all(isinstance(a, str) for a in d["assumptions"]):
+        raise ValueError(f"field 'assumptions' is {d['assumptions']!r}; expected a list of strings")
     _validate_nested(d)
 
 
@@ -312,6 +348,8 @@ def load_results(out: str | Path) -> ResultSet:
     for path in sorted(out.rglob("*.json")) if out.is_dir() else []:
         if any(part.startswith(".") for part in path.relative_to(out).parts):
             continue  # temporary files of atomic writes
+        if path.name in OTHER_RESULT_FILES:
+            continue  # results of other kinds, read by their own readers
         try:
             found.append((path, read_result(path)))
         except ResultFileError as e:
@@ -333,7 +371,7 @@ def result_relpath(
 
 def model_slug(name: str) -> str:
     """A folder name for a model: ``ViT-L/14@336px`` -> ``ViT-L-14-336px``; a path -> its stem."""
-    if Path(name).suffix in (".pt", ".pth", ".bin", ".safetensors"):
+    if Path(name).suffix in CHECKPOINT_SUFFIXES:
         name = Path(name).stem
     slug = re.sub(r"[^A-Za-z0-9._]+", "-", name).strip("-.")
     return slug or "model"

@@ -744,6 +744,87 @@ def build_ytbb(root: Path) -> Expect:
     return Expect(FakeTask("ytbb", num_classes=24), {"test": rows}, check=check)
 
 
+# ----------------------------------------------------------------------------- generic loaders
+
+
+def build_imagefolder(root: Path) -> Expect:
+    classes = ("cat", "sea lion", "dog")
+    folders = {"sea lion": "sea_lion"}
+    labels: dict[str, list[int]] = {}
+    for split, n in (("train", 2), ("val", 1), ("test", 2)):
+        labels[split] = []
+        for c, cls in enumerate(classes):
+            for i in range(n):
+                save_image(root / split / folders.get(cls, cls) / f"{i}.png", 10 * c + i)
+            labels[split] += [c] * n
+    return Expect(FakeTask("imagefolder", classes), labels, {"folders": folders})
+
+
+def build_csv(root: Path) -> Expect:
+    classes = ("cat", "dog")
+    labels: dict[str, list[int]] = {}
+    for split, rows in (("train", ["dog", "cat", "dog"]), ("test", ["cat", "dog"])):
+        lines = ["image,label"]
+        for i, cls in enumerate(rows):
+            save_image(root / "img" / f"{split}{i}.jpg", i)
+            lines.append(f"img/{split}{i}.jpg,{cls}")
+        write(root / f"{split}.csv", "\n".join(lines) + "\n")
+        labels[split] = [classes.index(c) for c in rows]
+    return Expect(FakeTask("csv", classes), labels)
+
+
+def write_shards(
+    root: Path,
+    split: str,
+    items: list[tuple[Image.Image, int]],
+    per_shard: int = 3,
+    ext: str = "png",
+) -> list[Path]:
+    """CLIP_benchmark's layout: ``root/<split>/<n>.tar`` of ``<key>.cls`` + ``<key>.<ext>``."""
+    import io
+    import tarfile
+
+    folder = root / split
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n, start in enumerate(range(0, len(items), per_shard)):
+        path = folder / f"{n}.tar"
+        with tarfile.open(path, "w") as tar:
+            for i, (image, label) in enumerate(items[start : start + per_shard], start):
+                buf = io.BytesIO()
+                image.save(buf, {"png": "PNG", "webp": "WEBP", "jpg": "JPEG"}[ext], lossless=True)
+                for name, data in (
+                    (f"s{i:06d}.{ext}", buf.getvalue()),
+                    (f"s{i:06d}.cls", b"%d" % label),
+                ):
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+        paths.append(path)
+    return paths
+
+
+def write_mirror_names(root: Path, classnames: Any, templates: Any = None) -> None:
+    write(root / "classnames.txt", "".join(f"{c}\n" for c in classnames))
+    if templates is not None:
+        text = "".join(t.replace("{}", "{c}") + "\n" for t in templates)
+        write(root / "zeroshot_classification_templates.txt", text)
+
+
+def build_wds(root: Path) -> Expect:
+    classes = ("cat", "dog", "bird")
+    labels = {"train": [2, 0, 1, 1, 0, 2, 1], "test": [1, 2, 0, 0]}
+    for split, lab in labels.items():
+        items = [(Image.new("RGB", (6, 6), color(i)), y) for i, y in enumerate(lab)]
+        write_shards(root, split, items, per_shard=2)
+    write_mirror_names(root, classes)
+
+    def check(_: Path, ds: Any) -> None:
+        assert ds[2][0].getpixel((0, 0)) == color(2)
+
+    return Expect(FakeTask("wds", classes), labels, check=check)
+
+
 BUILDERS: dict[str, Callable[[Path], Expect]] = {
     name.removeprefix("build_"): fn
     for name, fn in list(globals().items())

@@ -47,6 +47,25 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     yield
 
 
+@pytest.fixture(autouse=True)
+def _forget_task_dirs():
+    """Folders added with ``--tasks-dir`` in one test never reach the next."""
+    yield
+    import bench.tasks
+
+    if bench.tasks.added_task_dirs():
+        bench.tasks.reset(dirs=True)
+
+
+@pytest.fixture
+def imagefolder_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user task folder with ``colours.yaml`` (imagefolder) and its data at $BENCH_DATA."""
+    from _tasks_fixtures import imagefolder_task_dir
+
+    monkeypatch.setenv("BENCH_DATA", str(tmp_path / "data"))
+    return imagefolder_task_dir(tmp_path)
+
+
 def load_reference_module(name: str) -> ModuleType:
     """Loads a module of OpenAI's reference package ``clip`` (PyPI ``openai-clip``) by path.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,28 @@ def run_json(*argv: str) -> dict:
     code, out, err = run_cli(*argv, "--json")
     assert code == 0, err
     return json.loads(out)
+
+
+def tiny_eval_model(seed: int = 0):
+    """:func:`tiny_model` behind the evaluation seam (``bench.models.seam.ClipModel``)."""
+    from bench.models import ClipModel
+
+    return ClipModel(tiny_model(seed), f"tiny-{seed}")
+
+
+def split_features(x: torch.Tensor, y: torch.Tensor, side: dict | None = None):
+    """A :class:`bench.features.SplitFeatures` of given rows (the probe features = ``x``)."""
+    from bench.features import SplitFeatures
+
+    return SplitFeatures(x, x, y, side or {}, n_found=len(y))
+
+
+PLAIN_STATE_DICT_WARNING = re.compile(r"^warning: .* is a plain state dict; .*assumed")
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr's non-empty lines, less the documented warning that a plain state dict was read
+    with OpenAI's conventions (bench.models.families.bench), which tiny test checkpoints get."""
+    return [
+        ln for ln in stderr.splitlines() if ln.strip() and not PLAIN_STATE_DICT_WARNING.match(ln)
+    ]

@@ -69,11 +69,19 @@ def random_state_dict(config: ModelConfig, seed: int = 0) -> dict[str, torch.Ten
     return sd
 
 
+def openai_kwargs(config: ModelConfig) -> dict:
+    """``config`` as OpenAI's ``CLIP.__init__`` arguments (it fixes QuickGELU and head width 64)."""
+    data = dataclasses.asdict(config)
+    assert data.pop("activation") == "quick_gelu", "OpenAI's code has QuickGELU only"
+    data.pop("vision_heads")
+    return data
+
+
 def openai_dtypes(config: ModelConfig) -> dict[str, torch.dtype]:
     """Each key's dtype in OpenAI's released checkpoints, from OpenAI's ``convert_weights``."""
     ref = load_reference_module("model")
     with torch.device("meta"):
-        model = ref.CLIP(**dataclasses.asdict(config))
+        model = ref.CLIP(**openai_kwargs(config))
     ref.convert_weights(model)
     return {k: v.dtype for k, v in model.state_dict().items()}
 
@@ -94,7 +102,7 @@ def save_torchscript(sd: dict[str, torch.Tensor], config: ModelConfig, path: Pat
     """A TorchScript archive like OpenAI's: a traced reference CLIP holding ``sd`` in its
     shipping dtypes, with ``input_resolution``, ``context_length`` and ``vocab_size`` buffers."""
     ref = load_reference_module("model")
-    model = ref.CLIP(**dataclasses.asdict(config))
+    model = ref.CLIP(**openai_kwargs(config))
     ref.convert_weights(model)
     model.load_state_dict(sd)
     for name, value in (

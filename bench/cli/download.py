@@ -8,11 +8,15 @@ from typing import Any
 
 from bench.errors import BenchError
 
+SOURCES = ("official", "hf")
+
 EPILOG = """examples:
   bench download cifar10                       # fetch, verify (checksum) and unpack CIFAR-10
   bench download all --data-root /data/bench   # every task; manual ones print their steps
   bench download imagenet                      # prints how to get ImageNet by hand
   BENCH_DATA=/data/bench bench download eurosat
+  bench download cifar10 --source hf           # CLIP_benchmark's mirror on the HF hub
+                                               # (needs: pip install 'bench[hf]')
 
 Downloads resume from a partial file, are verified against the published checksum before
 use (a mismatch is refused and deleted) and are unpacked atomically.
@@ -34,6 +38,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="where datasets live (default: $BENCH_DATA or ~/.cache/bench/data)",
     )
+    parser.add_argument(
+        "--source",
+        choices=SOURCES,
+        default="official",
+        help="official (default) or hf: the task's CLIP_benchmark webdataset mirror on the "
+        "Hugging Face hub (`bench tasks NAME` shows which splits it has and whether they are "
+        "the paper's)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON summary")
     parser.set_defaults(func=run)
 
@@ -41,6 +53,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def manual_steps(task: Any, loader: Any) -> str | None:
     """The task file's manual steps, else the loader's, else None."""
     return getattr(task.source, "manual", None) or getattr(loader, "MANUAL", None)
+
+
+def fetch_hf(task: Any, data_root: str | None) -> dict[str, Any]:
+    """Downloads one task's Hugging Face mirror (``--source hf``).
+
+    Returns:
+        ``{"task", "path", "status", "detail"}`` with status ``present`` or ``downloaded``.
+
+    Raises:
+        BenchError: no mirror, ``huggingface_hub`` missing, the download failed, or the
+            mirror's classes differ from the task's.
+    """
+    from bench.datasets._hub import fetch_mirror
+
+    target = task.mirror_root(data_root)
+    entry = {"task": task.name, "path": str(target), "status": "", "detail": ""}
+    if task.mirror is not None and task.data_source(data_root) == "hf-mirror":
+        return {**entry, "status": "present"}
+    fetch_mirror(task, target)
+    detail = ", ".join(f"{s}: {a}" for s, a in task.mirror.splits.items())
+    return {**entry, "status": "downloaded", "detail": f"{task.mirror.repo} ({detail})"}
 
 
 def fetch_task(task: Any, data_root: str | None) -> dict[str, Any]:
@@ -81,10 +114,13 @@ def run(args: argparse.Namespace) -> int:
     from bench.tasks import get_task, list_tasks
 
     tasks = list_tasks() if args.name == "all" else [get_task(args.name)]
+    if args.source == "hf" and args.name == "all":
+        tasks = [t for t in tasks if t.mirror is not None]
+    fetch = fetch_hf if args.source == "hf" else fetch_task
     entries, failed = [], 0
     for task in tasks:
         try:
-            entry = fetch_task(task, args.data_root)
+            entry = fetch(task, args.data_root)
         except BenchError as e:
             if args.name != "all":
                 raise

@@ -41,6 +41,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("names", nargs="*", metavar="NAME", help="only these models (default: all)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
+        "--family",
+        metavar="FAMILY",
+        help="list the names one family knows (open_clip: its pretrained weights)",
+    )
+    parser.add_argument(
         "--download",
         action="store_true",
         help="download the named models' weights (sha256-verified) before listing them",
@@ -111,10 +116,37 @@ def run(args: argparse.Namespace) -> int:
             )
         for name in args.names:
             hub.download(name, progress=True)
+    if args.family:
+        return _list_family(args.family, args.json)
     rows = model_rows(args.names)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         print(_table(rows))
         print(f"\nweights cache: {hub.models_dir()} (set BENCH_CACHE to move it)")
+        print("\nfamilies (--model FAMILY:NAME; `bench models --family FAMILY` lists names):")
+        print(_families_table())
+    return 0
+
+
+def _families_table() -> str:
+    from tabulate import tabulate
+
+    from bench.models.resolver import families
+
+    body = [[f.name, f.syntax, f"bench[{f.extra}]" if f.extra else "-", f.summary]
+            for f in families()]  # fmt: skip
+    return tabulate(body, headers=["family", "names", "extra", "what"])
+
+
+def _list_family(name: str, as_json: bool) -> int:
+    from bench.models.families.base import FAMILIES
+    from bench.models.resolver import families
+
+    families()
+    names = FAMILIES.get(name).list_names()
+    if as_json:
+        print(json.dumps({"family": name, "names": names}, indent=2))
+    else:
+        print("\n".join(names) if names else f"the {name} family lists no names offline")
     return 0

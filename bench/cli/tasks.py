@@ -9,7 +9,7 @@ from typing import Any
 from tabulate import tabulate
 
 from bench.errors import UnknownNameError
-from bench.tasks import TAGS, Task, get_task, list_tasks
+from bench.tasks import TAGS, Task, add_task_dirs, broken_tasks, get_task, list_tasks
 
 EPILOG = """examples:
   bench tasks                      # every task: classes, metric, split sizes, data present?
@@ -17,6 +17,7 @@ EPILOG = """examples:
   bench tasks --json               # the same, as JSON
   bench tasks cifar10              # one task in full: classes, templates, splits, source
   bench tasks fer2013 --json
+  bench tasks --tasks-dir ./my_tasks   # also your own task files (or $BENCH_TASKS_PATH)
 """
 
 
@@ -36,6 +37,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--data-root", help="where datasets live (default: $BENCH_DATA or ~/.cache/bench/data)"
     )
+    p.add_argument(
+        "--tasks-dir",
+        action="append",
+        metavar="DIR",
+        help="a folder of your own task YAML files (repeatable; also $BENCH_TASKS_PATH)",
+    )
     p.set_defaults(func=run)
 
 
@@ -51,6 +58,26 @@ def _present_text(value: bool | None) -> str:
     return {True: "yes", False: "no", None: "no loader"}[value]
 
 
+def data_status(task: Task, root: str | None) -> str:
+    """``yes`` (every split has the expected size), ``partial (n of N)`` items, ``no``, or
+    ``no loader``. Counting lists the splits' items; no image is decoded."""
+    from bench.errors import BenchError
+
+    found = present(task, root)
+    if not found:
+        return _present_text(found)
+    expected = task.expected_sizes()
+    fold = 0 if task.probe_folds > 1 else None
+    n = 0
+    for split in expected:
+        try:
+            n += len(task.dataset(split, root=root, fold=None if split == "test" else fold))
+        except BenchError:  # a split that cannot be opened counts as empty
+            pass
+    total = sum(expected.values())
+    return "yes" if n == total else f"partial ({n:,} of {total:,})"
+
+
 def summary(task: Task, root: str | None) -> dict[str, Any]:
     """One row of the listing."""
     return {
@@ -63,6 +90,7 @@ def summary(task: Task, root: str | None) -> dict[str, Any]:
         "sizes": task.expected_sizes(),
         "val": "official" if task.val and task.val.official else ("carved" if task.val else None),
         "present": present(task, root),
+        "data": data_status(task, root),
     }
 
 
@@ -75,7 +103,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             f"{r['sizes']['train']:,}" if "train" in r["sizes"] else "-",
             f"{r['sizes']['val']:,} ({r['val']})" if r["val"] else "-",
             f"{r['sizes']['test']:,}",
-            _present_text(r["present"]),
+            r["data"],
             ",".join(r["tags"]),
         ]
         for r in rows
@@ -107,10 +135,16 @@ def describe(task: Task, root: str | None) -> str:
             if val is None
             else ("official" if val.official else f"carved from train, seed {val.seed}")
         ),
-        f"data:        {_present_text(present(task, root))} ({task.data_root(root)})",
+        f"data:        {data_status(task, root)} ({task.data_root(root)})",
         f"loader:      {task.source.loader} {dict(task.source.options) or ''}".rstrip(),
         f"homepage:    {task.source.homepage}",
     ]
+    if task.origin != "built-in":
+        lines.append(f"file:        {task.origin}")
+    if task.mirror is not None:
+        splits = ", ".join(f"{s} {a}" for s, a in task.mirror.splits.items())
+        note = f"; {task.mirror.notes}" if task.mirror.notes else ""
+        lines.append(f"mirror:      {task.mirror.repo} ({splits} as the paper's){note}")
     if task.source.manual:
         lines.append(f"manual:      {task.source.manual}")
     lines += [f"citation:    {task.citation}", f"licence:     {task.licence}"]
@@ -131,6 +165,7 @@ def describe(task: Task, root: str | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Prints the listing or one task; returns the exit code."""
+    add_task_dirs(args.tasks_dir)
     if args.name:
         task = get_task(args.name)
         if args.json:
@@ -145,5 +180,12 @@ def run(args: argparse.Namespace) -> int:
             print(describe(task, args.data_root))
         return 0
     rows = [summary(t, args.data_root) for t in list_tasks(args.tag)]
-    print(json.dumps(rows, indent=2, ensure_ascii=False) if args.json else _table(rows))
+    broken = broken_tasks() if args.tag in (None, "user") else {}
+    if args.json:
+        rows += [{"name": n, "broken": reason} for n, reason in broken.items()]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(_table(rows))
+        for name, reason in broken.items():
+            print(f"{name}: broken: {reason}")
     return 0

@@ -29,6 +29,9 @@ _EXPORTS = {
     "EvalModel": "seam",
     "ClipModel": "seam",
     "tensors_sha256": "seam",
+    "resolve": "resolver",
+    "families": "resolver",
+    "ModelHandle": "families.base",
 }
 
 __all__ = sorted(_EXPORTS)

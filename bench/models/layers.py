@@ -67,10 +67,21 @@ class Attention(nn.Module):
         return self.out_proj(out.transpose(1, 2).reshape(n, length, width))
 
 
+def activation_layer(name: str) -> nn.Module:
+    """The MLP activation called ``name``: ``quick_gelu`` (OpenAI's) or ``gelu`` (exact, erf)."""
+    if name == "quick_gelu":
+        return QuickGELU()
+    if name == "gelu":
+        return nn.GELU()
+    raise ValueError(f"unknown activation {name!r}; valid choices: quick_gelu, gelu")
+
+
 class ResidualAttentionBlock(nn.Module):
     """Pre-norm transformer block: ``x + attn(ln_1(x))``, then ``x + mlp(ln_2(x))``."""
 
-    def __init__(self, width: int, heads: int, causal: bool = False) -> None:
+    def __init__(
+        self, width: int, heads: int, causal: bool = False, activation: str = "quick_gelu"
+    ) -> None:
         super().__init__()
         self.attn = Attention(width, heads, causal)
         self.ln_1 = LayerNorm(width)
@@ -78,7 +89,7 @@ class ResidualAttentionBlock(nn.Module):
             OrderedDict(
                 [
                     ("c_fc", nn.Linear(width, width * 4)),
-                    ("gelu", QuickGELU()),
+                    ("gelu", activation_layer(activation)),
                     ("c_proj", nn.Linear(width * 4, width)),
                 ]
             )
@@ -98,15 +109,23 @@ class Transformer(nn.Module):
         layers: Number of blocks.
         heads: Attention heads per block.
         causal: Causal self-attention (the text tower) or full (the ViT).
+        activation: The MLPs' activation (``quick_gelu`` or ``gelu``).
     """
 
-    def __init__(self, width: int, layers: int, heads: int, causal: bool = False) -> None:
+    def __init__(
+        self,
+        width: int,
+        layers: int,
+        heads: int,
+        causal: bool = False,
+        activation: str = "quick_gelu",
+    ) -> None:
         super().__init__()
         self.width = width
         self.layers = layers
         self.grad_checkpointing = False
         self.resblocks = nn.Sequential(
-            *[ResidualAttentionBlock(width, heads, causal) for _ in range(layers)]
+            *[ResidualAttentionBlock(width, heads, causal, activation) for _ in range(layers)]
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -131,7 +131,7 @@ def _sample(items: list[str], n: int = 5) -> str:
     return f"[{shown}{', ...' if len(items) > n else ''}] ({len(items)} in all)"
 
 
-def build_model(state_dict: Mapping[str, torch.Tensor]) -> CLIP:
+def build_model(state_dict: Mapping[str, torch.Tensor], config: ModelConfig | None = None) -> CLIP:
     """A float32 CLIP in eval mode holding the weights of ``state_dict``.
 
     The architecture is inferred from the keys and shapes. ``input_resolution``,
@@ -141,6 +141,8 @@ def build_model(state_dict: Mapping[str, torch.Tensor]) -> CLIP:
 
     Args:
         state_dict: OpenAI-layout weights (fp16, bf16 or fp32, any device).
+        config: The architecture, when known (activation and heads cannot be inferred);
+            default: inferred under OpenAI's conventions (QuickGELU, heads 64 wide).
 
     Returns:
         The model, on the CPU.
@@ -153,7 +155,7 @@ def build_model(state_dict: Mapping[str, torch.Tensor]) -> CLIP:
     bad = [k for k, v in sd.items() if not isinstance(v, torch.Tensor)]
     if bad:
         raise BenchError(f"state dict entries {_sample(bad)} are not tensors; {_FIX}")
-    config = infer_config(sd)
+    config = config or infer_config(sd)
     with torch.device("meta"):
         model = CLIP(config)
     _check_fits(model, sd)
@@ -212,6 +214,32 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     except _READ_ERRORS as err:
         raise _corrupt(path, kind, err) from err
     return _unwrap(obj, path)
+
+
+def read_shapes(path: str | os.PathLike[str]) -> dict[str, tuple[int, ...]]:
+    """Each weight's shape in a checkpoint file, reading as little of it as the format allows
+    (a safetensors header; a memory-mapped ``torch.save`` zip).
+
+    Raises:
+        DataMissingError: if the file does not exist.
+        BenchError: if the file cannot be read as a checkpoint.
+    """
+    path = Path(path)
+    if path.is_file() and _sniff_format(path) == "safetensors":
+        try:
+            with safetensors.safe_open(str(path), framework="pt") as f:
+                return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118
+        except _READ_ERRORS as err:
+            raise _corrupt(path, "safetensors", err) from err
+    if path.is_file() and _sniff_format(path) == "torch" and zipfile.is_zipfile(path):
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except _READ_ERRORS as err:
+            raise _corrupt(path, "torch", err) from err
+        sd = _unwrap(obj, path)
+    else:
+        sd = read_state_dict(path)
+    return {k: tuple(v.shape) for k, v in sd.items() if isinstance(v, torch.Tensor)}
 
 
 def _sniff_format(path: Path) -> str:

@@ -28,6 +28,8 @@ from bench.models.resnet import ModifiedResNet
 from bench.models.vit import VisionTransformer
 from bench.registry import Registry
 
+ACTIVATIONS = ("quick_gelu", "gelu")
+
 PRECISIONS: dict[str, torch.dtype] = {
     "fp32": torch.float32,
     "bf16": torch.bfloat16,
@@ -37,10 +39,13 @@ PRECISIONS: dict[str, torch.dtype] = {
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """A CLIP architecture, with the fields of OpenAI's ``CLIP.__init__``.
+    """A CLIP architecture: the fields of OpenAI's ``CLIP.__init__`` and two more.
 
-    Attention heads that are not fields follow OpenAI: ``vision_width * 32 // 64`` for the
-    ResNet attention pool, ``vision_width // 64`` for the ViT.
+    ``activation`` is the transformer MLPs' (``quick_gelu``, OpenAI's; ``gelu``, most open_clip
+    and Hugging Face models). ``vision_heads`` left ``None`` follows OpenAI: ``vision_width //
+    64`` for the ViT (head width 64), ``vision_width * 32 // 64`` for the ResNet attention pool;
+    give it for other head widths (80 for open_clip's ViT-H-14). Both are always set after
+    construction, so two configs of one architecture compare equal however they were written.
     """
 
     embed_dim: int  # width of the joint image-text embedding
@@ -53,10 +58,15 @@ class ModelConfig:
     transformer_width: int  # text transformer
     transformer_heads: int
     transformer_layers: int
+    activation: str = "quick_gelu"  # transformer MLP activation: quick_gelu or gelu
+    vision_heads: int | None = None  # image-tower heads; None: OpenAI's rule (head width 64)
 
     def __post_init__(self) -> None:
         if isinstance(self.vision_layers, list):
             object.__setattr__(self, "vision_layers", tuple(self.vision_layers))
+        if self.vision_heads is None:
+            width = self.vision_width
+            object.__setattr__(self, "vision_heads", width // 64 if self.is_vit else width // 2)
         problems = _config_problems(self)
         if problems:
             raise BenchError(f"invalid model config {self}: {'; '.join(problems)}")
@@ -66,20 +76,17 @@ class ModelConfig:
         """Whether the image tower is a Vision Transformer (else the modified ResNet)."""
         return not isinstance(self.vision_layers, tuple)
 
-    @property
-    def vision_heads(self) -> int:
-        """Attention heads of the image tower, derived as OpenAI does."""
-        return self.vision_width // 64 if self.is_vit else self.vision_width * 32 // 64
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Builds a config from a mapping with exactly the dataclass's fields.
+        """Builds a config from a mapping of the dataclass's fields (``activation`` and
+        ``vision_heads`` may be left out).
 
         Raises:
             BenchError: if a field is missing or unknown.
         """
         fields = [f.name for f in dataclasses.fields(cls)]
-        missing = [f for f in fields if f not in data]
+        optional = ("activation", "vision_heads")
+        missing = [f for f in fields if f not in data and f not in optional]
         unknown = [k for k in data if k not in fields]
         if missing or unknown:
             raise BenchError(
@@ -99,11 +106,16 @@ class ModelConfig:
 def _config_problems(cfg: ModelConfig) -> list[str]:
     """What makes a config unbuildable, as messages that say what to change."""
     problems = []
+    if cfg.activation not in ACTIVATIONS:
+        problems.append(f"activation must be one of {', '.join(ACTIVATIONS)}")
+    pool_width = cfg.vision_width if cfg.is_vit else cfg.vision_width * 32
+    if cfg.vision_heads < 1 or pool_width % cfg.vision_heads:
+        problems.append(
+            f"the image tower's width {pool_width} must be divisible by vision_heads >= 1"
+        )
     if cfg.is_vit:
         if not cfg.vision_patch_size or cfg.image_resolution % cfg.vision_patch_size:
             problems.append("a ViT needs image_resolution to be a multiple of vision_patch_size")
-        if cfg.vision_width < 64 or cfg.vision_width % (cfg.vision_width // 64):
-            problems.append("a ViT needs vision_width >= 64 and divisible by vision_width // 64")
     else:
         if len(cfg.vision_layers) != 4 or cfg.vision_patch_size is not None:
             problems.append("a ResNet needs 4 stage depths and vision_patch_size null")
@@ -143,6 +155,7 @@ class CLIP(nn.Module):
             config.transformer_layers,
             config.transformer_heads,
             causal=True,
+            activation=config.activation,
         )
         self.token_embedding = nn.Embedding(config.vocab_size, config.transformer_width)
         self.positional_embedding = nn.Parameter(
@@ -301,6 +314,7 @@ def _build_visual(config: ModelConfig) -> nn.Module:
             layers=config.vision_layers,
             heads=config.vision_heads,
             output_dim=config.embed_dim,
+            activation=config.activation,
         )
     return ModifiedResNet(
         layers=config.vision_layers,

@@ -18,6 +18,7 @@ class VisionTransformer(nn.Module):
         layers: Transformer blocks.
         heads: Attention heads (OpenAI: ``width // 64``).
         output_dim: Embedding width.
+        activation: The MLPs' activation (``quick_gelu`` or ``gelu``).
     """
 
     def __init__(
@@ -28,6 +29,7 @@ class VisionTransformer(nn.Module):
         layers: int,
         heads: int,
         output_dim: int,
+        activation: str = "quick_gelu",
     ) -> None:
         super().__init__()
         self.input_resolution = input_resolution
@@ -38,7 +40,7 @@ class VisionTransformer(nn.Module):
         self.class_embedding = nn.Parameter(scale * torch.randn(width))
         self.positional_embedding = nn.Parameter(scale * torch.randn(grid**2 + 1, width))
         self.ln_pre = LayerNorm(width)
-        self.transformer = Transformer(width, layers, heads)
+        self.transformer = Transformer(width, layers, heads, activation=activation)
         self.ln_post = LayerNorm(width)
         self.proj = nn.Parameter(scale * torch.randn(width, output_dim))
 

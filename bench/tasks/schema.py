@@ -7,6 +7,7 @@ docs/ARCHITECTURE.md ("Task files and loaders") for the format.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping
@@ -15,20 +16,23 @@ from typing import Any
 
 import yaml
 
+from bench import metrics
 from bench.errors import BenchError
-from bench.tasks.task import FileSpec, Source, Task, ValSpec
-
-METRIC_NAMES = (
-    "accuracy",
-    "mean_per_class_accuracy",
-    "map_11point",
-    "roc_auc",
-    "mean_top1_top5",
-    "pm0_pm10",
+from bench.tasks.task import (
+    DATASET_SPLITS,
+    MIRROR_AGREEMENT,
+    FileSpec,
+    Mirror,
+    Source,
+    Task,
+    ValSpec,
 )
-TAGS = ("paper27", "shifts", "embedded")
+
+TAGS = ("paper27", "shifts", "embedded", "user")
+USER_TAG = "user"  # the only tag of a task file from outside the package (--tasks-dir)
 NUM_IMAGENET_CLASSES = 1000
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_REPO_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
 # key -> required?
 TOP_KEYS = {
@@ -49,11 +53,13 @@ TOP_KEYS = {
     "citation": True,
     "licence": True,
     "notes": False,
+    "mirror": False,
 }
 VAL_KEYS = {"official": True, "size": True, "seed": False, "within_train": False}
 SOURCE_KEYS = {"loader": True, "options": False, "homepage": False, "manual": False, "files": False}
 FILE_KEYS = {"url": True, "sha256": False, "md5": False, "filename": False, "size": False}
 SPLIT_KEYS = {"train": False, "test": True}
+MIRROR_KEYS = {"repo": True, "splits": True, "notes": False}
 
 
 class TaskFileError(BenchError):
@@ -205,27 +211,71 @@ def parse_source(value: Any, where: str) -> Source:
     )
 
 
-def _parse_tags(value: Any, where: str) -> tuple[str, ...]:
+def parse_mirror(value: Any, task: Task, where: str) -> Mirror | None:
+    """The ``mirror`` block: which loader splits the mirror holds and whether each is the paper's.
+
+    Raises:
+        TaskFileError: an unknown key, a split the task's loader does not have, an agreement
+            other than ``same``/``differs``/``unknown``, or no ``notes`` where one is not ``same``.
+    """
+    if value is None:
+        return None
+    data = check_keys(value, MIRROR_KEYS, where, "mirror")
+    repo = typed(data["repo"], str, where, "mirror.repo")
+    if not _REPO_RE.match(repo):
+        raise _fail(where, f"mirror.repo {repo!r} must be a hub repository 'owner/name'")
+    splits = data["splits"]
+    if not isinstance(splits, Mapping) or not splits:
+        raise _fail(where, f"mirror.splits must be a mapping split -> agreement, got {splits!r}")
+    loader_splits = set(task.expected_sizes()) - (
+        set() if task.val is not None and task.val.official else {"val"}
+    )
+    for split, agreement in splits.items():
+        if split not in loader_splits:
+            valid = ", ".join(s for s in DATASET_SPLITS if s in loader_splits)
+            raise _fail(where, f"mirror.splits names split {split!r}; valid splits: {valid}")
+        if agreement not in MIRROR_AGREEMENT:
+            raise _fail(
+                where,
+                f"mirror.splits.{split} is {agreement!r}; valid: {', '.join(MIRROR_AGREEMENT)}",
+            )
+    notes = typed(data.get("notes") or "", str, where, "mirror.notes")
+    if not notes and any(a != "same" for a in splits.values()):
+        raise _fail(where, "mirror.notes must say how a split differs or why it is unknown")
+    return Mirror(repo=repo, splits=MappingProxyType(dict(splits)), notes=notes)
+
+
+def _parse_tags(value: Any, where: str, user: bool) -> tuple[str, ...]:
+    if user:  # a user's task never joins the paper's averages or the built-in suites' lists
+        if value is None:
+            return (USER_TAG,)
+        if value != [USER_TAG]:
+            raise _fail(where, f"tags of a user task file must be [{USER_TAG}] (or omitted)")
     tags = _names(value, where, "tags")
     for tag in tags:
-        if tag not in TAGS:
+        if tag not in TAGS or (tag == USER_TAG and not user):
             raise _fail(where, f"unknown tag {tag!r}; valid tags: {', '.join(TAGS)}")
     return tags
 
 
 def _parse_metric(value: Any, where: str) -> str:
-    if value not in METRIC_NAMES:
-        raise _fail(where, f"unknown metric {value!r}; valid metrics: {', '.join(METRIC_NAMES)}")
+    valid = metrics.names()  # the metrics registry is the one list of metric names
+    if value not in valid:
+        raise _fail(where, f"unknown metric {value!r}; valid metrics: {', '.join(valid)}")
     return value
 
 
-def parse_task(raw: bytes, where: str, expected_name: str | None = None) -> Task:
+def parse_task(
+    raw: bytes, where: str, expected_name: str | None = None, origin: str | None = None
+) -> Task:
     """Parses and validates the bytes of a task file.
 
     Args:
         raw: The file's bytes (hashed into ``config_hash``).
         where: The file's name, for messages.
         expected_name: The file's stem, which must equal the ``name`` key.
+        origin: None for a built-in task file, else the path of the user's file (its
+            ``tags`` may then only be ``[user]``, the default).
 
     Returns:
         The frozen :class:`Task`.
@@ -237,6 +287,8 @@ def parse_task(raw: bytes, where: str, expected_name: str | None = None) -> Task
         data = yaml.safe_load(raw)
     except yaml.YAMLError as e:
         raise _fail(where, f"is not valid YAML ({e}); fix the syntax") from e
+    if origin is not None and isinstance(data, dict):
+        data.setdefault("tags", None)  # optional in a user's file: [user]
     data = check_keys(data, TOP_KEYS, where, "the task file")
     name = typed(data["name"], str, where, "name")
     if not _NAME_RE.match(name) or (expected_name is not None and name != expected_name):
@@ -253,11 +305,11 @@ def parse_task(raw: bytes, where: str, expected_name: str | None = None) -> Task
         raise _fail(
             where, f"source_splits must name the same splits as splits ({', '.join(splits)})"
         )
-    return Task(
+    task = Task(
         name=name,
         title=typed(data["title"], str, where, "title"),
         version=_positive(data["version"], where, "version"),
-        tags=_parse_tags(data["tags"], where),
+        tags=_parse_tags(data["tags"], where, user=origin is not None),
         metric=_parse_metric(data["metric"], where),
         multilabel=typed(data.get("multilabel", False), bool, where, "multilabel"),
         class_prompts=classes,
@@ -272,4 +324,6 @@ def parse_task(raw: bytes, where: str, expected_name: str | None = None) -> Task
         licence=typed(data["licence"], str, where, "licence"),
         notes=typed(data.get("notes") or "", str, where, "notes"),
         config_hash=hashlib.sha256(raw).hexdigest(),
+        origin=origin or "built-in",
     )
+    return dataclasses.replace(task, mirror=parse_mirror(data.get("mirror"), task, where))

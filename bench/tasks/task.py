@@ -17,6 +17,9 @@ from typing import Any
 from bench.errors import BenchError
 
 DATASET_SPLITS = ("train", "val", "test")
+MIRROR_FOLDER = "hf-mirror"  # under the task's data folder: `bench download TASK --source hf`
+MIRROR_AGREEMENT = ("same", "differs", "unknown")  # a mirror split against the paper's
+DATA_SOURCES = ("official", "hf-mirror")
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class ValSpec:
     Attributes:
         official: True when the source ships a validation split (the loader yields
             ``split="val"``); False when it is carved from the loader's ``train`` by a seeded,
-            class-stratified split (:func:`bench.tasks.splits.stratified_split`).
+            class-stratified split (:func:`bench.datasets._splits.stratified_split`).
         size: Number of validation examples.
         seed: Seed of the carve (unused when official).
         within_train: Whether the paper's ``splits["train"]`` count includes the validation
@@ -72,6 +75,25 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Mirror:
+    """A maintained copy of the dataset (CLIP_benchmark's webdataset shards on the HF hub).
+
+    Attributes:
+        repo: The Hugging Face dataset repository, e.g. ``clip-benchmark/wds_vtab-cifar10``.
+        splits: For each split the mirror holds (a loader split: ``train``, ``val``,
+            ``test``), whether it equals the paper's: ``same``, ``differs`` or ``unknown``.
+        notes: How a split differs, or why it is not known (required unless all are ``same``).
+    """
+
+    repo: str
+    splits: Mapping[str, str]
+    notes: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"repo": self.repo, "splits": dict(self.splits), "notes": self.notes}
+
+
+@dataclass(frozen=True)
 class Task:
     """One evaluation task, exactly as its task file says.
 
@@ -98,6 +120,8 @@ class Task:
         licence: The dataset's licence or terms of use.
         notes: Where our split or source differs from the paper's, and why.
         config_hash: sha256 of the task file's bytes.
+        mirror: The dataset's maintained mirror, or None.
+        origin: ``"built-in"``, or the path of a user's task file (``--tasks-dir``).
     """
 
     name: str
@@ -118,6 +142,8 @@ class Task:
     licence: str
     notes: str
     config_hash: str
+    mirror: Mirror | None = None
+    origin: str = "built-in"
 
     def __hash__(self) -> int:  # the file's hash identifies the task; mappings are unhashable
         return hash((self.name, self.config_hash))
@@ -154,18 +180,59 @@ class Task:
         return data_root(root) / self.name
 
     def is_present(self, root: str | os.PathLike[str] | None = None) -> bool:
-        """Whether the loader finds this task's data under ``data_root(root) / name``.
+        """Whether this task's data is under ``data_root(root) / name``, official or mirror.
 
         Raises:
             UnknownNameError: if the task's loader module does not exist.
         """
-        loader = _loader(self)
-        return bool(loader.is_present(self, self.data_root(root), **self.source.options))
+        loader = _loader(self.source.loader)
+        if loader.is_present(self, self.data_root(root), **self.source.options):
+            return True
+        return self._mirror_present(root)
+
+    def _mirror_present(self, root: str | os.PathLike[str] | None) -> bool:
+        if self.mirror is None:
+            return False
+        return bool(_loader("wds").is_present(self, self.mirror_root(root)))
+
+    def mirror_root(self, root: str | os.PathLike[str] | None = None) -> os.PathLike[str]:
+        """Where ``bench download NAME --source hf`` puts the mirror's shards."""
+        return self.data_root(root) / MIRROR_FOLDER
+
+    def data_source(self, root: str | os.PathLike[str] | None = None) -> str:
+        """Which copy :meth:`dataset` reads: ``"official"`` or ``"hf-mirror"``.
+
+        The official layout wins when both are present; the mirror is read only when the
+        official layout is absent (so a missing dataset reports the official steps).
+        """
+        loader = _loader(self.source.loader)
+        if loader.is_present(self, self.data_root(root), **self.source.options):
+            return "official"
+        return "hf-mirror" if self._mirror_present(root) else "official"
+
+    def _reader(self, root: str | os.PathLike[str] | None, split: str) -> tuple[Any, Any, dict]:
+        """The loader module, its folder and options for ``split`` of the copy in use."""
+        if self.data_source(root) == "official":
+            return _loader(self.source.loader), self.data_root(root), dict(self.source.options)
+        assert self.mirror is not None  # data_source says the mirror is there
+        if split not in self.mirror.splits:
+            from bench.errors import DataMissingError
+
+            raise DataMissingError(
+                f"task {self.name!r}: the official data is not at {self.data_root(root)} and "
+                f"its mirror {self.mirror.repo} has no {split!r} split (it has "
+                f"{', '.join(self.mirror.splits)}); get the official data: "
+                f"`bench download {self.name}` or its manual steps"
+            )
+        return _loader("wds"), self.mirror_root(root), {}
 
     def dataset(
         self, split: str, root: str | os.PathLike[str] | None = None, fold: int | None = None
     ):
         """The examples of ``split``: ``(PIL.Image RGB, label)`` items with ``.labels``.
+
+        The official layout is read where present, else the Hugging Face mirror's shards
+        (:meth:`data_source` says which).
 
         Args:
             split: ``"train"``, ``"val"`` or ``"test"``. ``train`` and ``val`` are disjoint; the
@@ -182,12 +249,11 @@ class Task:
             DataMissingError: if the data is not on disk (raised by the loader).
         """
         self._check_split(split, fold)
-        loader = _loader(self)
-        where = self.data_root(root)
-        opts = dict(self.source.options)
-        if split == "test" or self.val is None or self.val.official:
+        carve = not (split == "test" or self.val is None or self.val.official)
+        loader, where, opts = self._reader(root, "train" if carve else split)
+        if not carve:
             return loader.load(self, split, where, fold=fold, **opts)
-        from bench.tasks.splits import IndexView, stratified_split
+        from bench.datasets._splits import IndexView, stratified_split
 
         full = loader.load(self, "train", where, fold=fold, **opts)
         if not 0 < self.val.size < len(full):
@@ -249,13 +315,25 @@ class Task:
             "citation": self.citation,
             "licence": self.licence,
             "notes": self.notes,
+            "mirror": None if self.mirror is None else self.mirror.to_dict(),
+            "origin": self.origin,
         }
 
 
-def _loader(task: Task):
+def _loader(name: str):
     from bench.datasets import get_loader
 
-    return get_loader(task.source.loader)
+    return get_loader(name)
 
 
-__all__ = ["DATASET_SPLITS", "FileSpec", "Source", "Task", "ValSpec"]
+__all__ = [
+    "DATASET_SPLITS",
+    "DATA_SOURCES",
+    "MIRROR_AGREEMENT",
+    "MIRROR_FOLDER",
+    "FileSpec",
+    "Mirror",
+    "Source",
+    "Task",
+    "ValSpec",
+]

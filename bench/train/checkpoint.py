@@ -6,6 +6,8 @@ A checkpoint at step ``S`` is two files in ``<output_dir>/checkpoints/``:
   ``transformer.resblocks.0.attn.in_proj_weight``, ``logit_scale``, ...), saved with
   ``torch.save``. ``bench run --model step_<S>.pt``, ``bench.models.load_checkpoint``,
   OpenAI's ``clip.load`` and open_clip's ``load_checkpoint`` read it as it is.
+- ``step_<S>.bench.json``: what the state dict cannot say (activation, heads, tokenizer, the
+  run's name and step), see :mod:`bench.models.metadata`.
 - ``step_<S>.train.pt``: optimizer and scheduler states, the step, the RNG states (Python,
   NumPy, torch CPU and CUDA), the training and model configs, and the weights file's sha256.
 
@@ -97,6 +99,7 @@ def save_checkpoint(
     ckpt = checkpoint_paths(folder, step)
     weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     _save(weights, ckpt.weights)
+    _write_meta(ckpt, model, train_state)
     state = dict(train_state, step=step, rng=rng_state(), weights_sha256=sha256_file(ckpt.weights))
     _save(state, ckpt.state)
     atomic_write_json(
@@ -105,6 +108,15 @@ def save_checkpoint(
     if keep:
         _prune(folder, keep)
     return ckpt
+
+
+def _write_meta(ckpt: Checkpoint, model: torch.nn.Module, train_state: dict[str, Any]) -> None:
+    from bench.models.metadata import CheckpointMeta, write_meta
+
+    output_dir = (train_state.get("config") or {}).get("output_dir")
+    run = Path(output_dir).name if output_dir else ckpt.weights.parent.parent.name
+    meta = CheckpointMeta(model.config, run or "run", ckpt.step, sha256_file(ckpt.weights))
+    write_meta(ckpt.weights, meta)
 
 
 def list_checkpoints(folder: str | Path) -> list[Checkpoint]:
@@ -119,9 +131,12 @@ def list_checkpoints(folder: str | Path) -> list[Checkpoint]:
 
 
 def _prune(folder: Path, keep: int) -> None:
+    from bench.models.metadata import sidecar_path
+
     for old in list_checkpoints(folder)[:-keep]:
         old.weights.unlink(missing_ok=True)
         old.state.unlink(missing_ok=True)
+        sidecar_path(old.weights).unlink(missing_ok=True)
 
 
 def latest_checkpoint(folder: str | Path) -> Checkpoint | None:
