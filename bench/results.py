@@ -27,6 +27,8 @@ from bench.errors import BenchError
 from bench.io import atomic_write_json
 
 SCHEMA_VERSION = 1
+#: File names under a results folder that hold other kinds of results (bench.overlap).
+OTHER_RESULT_FILES = ("overlap.json",)
 
 # version n -> function turning a version-n dict into a version-(n + 1) dict.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -312,6 +314,8 @@ def load_results(out: str | Path) -> ResultSet:
     for path in sorted(out.rglob("*.json")) if out.is_dir() else []:
         if any(part.startswith(".") for part in path.relative_to(out).parts):
             continue  # temporary files of atomic writes
+        if path.name in OTHER_RESULT_FILES:
+            continue  # results of other kinds, read by their own readers
         try:
             found.append((path, read_result(path)))
         except ResultFileError as e:

@@ -26,6 +26,7 @@ COMMANDS = (
     "plot",
     "train",
     "demo",
+    "overlap",
 )
 
 EPILOG = """examples:

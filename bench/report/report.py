@@ -15,6 +15,7 @@ from bench.errors import BenchError
 from bench.io import atomic_write_json, atomic_write_text
 from bench.report import plots
 from bench.report.collect import Collected, collect, select
+from bench.report.overlap import overlap_section
 from bench.report.tables import (
     SHIFT_SUITES,
     Table,
@@ -144,9 +145,11 @@ def build_report(
     """
     out = Path(out)
     data = select(collect(results_dir), models, suites)
-    tables = build_tables(data)
+    extra_tables, extra_plots, extra_notes = overlap_section(results_dir, out)
+    tables = build_tables(data) + extra_tables
     files = {t.name: _write_table(t, out) for t in tables}
     drawn, notes = _draw_plots(data, out, plots.PlotRequest(n_boot=n_boot, seed=seed))
+    drawn, notes = {**drawn, **extra_plots}, notes + extra_notes
     atomic_write_text(out / "index.md", _index(data, tables, files, drawn, notes))
     summary = {
         "results": str(results_dir),
