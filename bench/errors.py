@@ -40,3 +40,7 @@ class CorruptImageError(BenchError):
 
     def __reduce__(self):  # keeps path and reason across DataLoader worker processes
         return (type(self), (self.path, self.reason))
+
+
+class IncompleteDataError(BenchError):
+    """A split with fewer (or more) items on disk than the task file expects."""

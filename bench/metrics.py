@@ -11,8 +11,17 @@
 - ``pm0_pm10``: pm-0, the accuracy on anchor frames (``which="pm10"``: pm-10)
   (ImageNet-Vid, YouTube-BB).
 
+``score(metric, scores, labels, side)`` is what suites call: the headline number and its parts,
+with top-1 (and top-5, with more than 5 classes) for single-label tasks. A metric declares the
+per-item side data it needs (:attr:`Metric.needs`); the dataset provides each as an attribute
+of the same name and :class:`bench.features.SplitFeatures` carries it in ``side``:
+``difficult`` (VOC 2007: ``[n, n_classes]`` bool, entries the devkit ignores), ``anchors``,
+``pmk_sets`` and ``pmk_available`` (the video tasks' pm-k frame sets).
 ``compute(metric, scores, labels, **kw)`` returns the headline number; ``compute_details``
-returns it with its parts (top-1 and top-5, pm-0 and pm-10). ``scores`` is ``[n, n_classes]``
+returns it with the metric's own parts (pm-0 and pm-10, ...).
+
+A NaN score is never right: a sample with a NaN among its scores counts as wrong in every
+accuracy-type metric, and ranks last if positive, first if negative, in the ranking metrics. ``scores`` is ``[n, n_classes]``
 (logits or probabilities: only their order matters); ``labels`` are class indices (``-1`` or any
 index outside the scores' columns counts as wrong), a multi-hot ``[n, n_classes]`` matrix for
 ``map_11point``, or per-sample sets of valid classes for ``pm0_pm10``.
@@ -33,11 +42,34 @@ from bench.registry import Registry
 
 @dataclass(frozen=True)
 class Metric:
-    """A registered metric: ``details`` returns the headline value under ``name`` and parts."""
+    """A registered metric: ``details`` returns the headline value under ``name`` and parts.
+
+    Attributes:
+        name: The name task files use.
+        description: One line.
+        details: ``details(scores, labels, **side) -> {name: value, part: value, ...}``.
+        needs: Per-item side data it reads (dataset attributes of these names), if present.
+        labels: The label kind it scores: ``class`` (``[n]`` indices), ``multi_hot``
+            (``[n, C]``), ``binary`` (``[n]`` 0/1) or ``frames`` (per-frame valid classes).
+    """
 
     name: str
     description: str
     details: Callable[..., dict[str, float]]
+    needs: tuple[str, ...] = ()
+    labels: str = "class"
+
+
+@dataclass(frozen=True)
+class Score:
+    """A metric's value on some scores (percent), with its named parts.
+
+    ``parts`` holds the metric's own parts and, for single-label tasks, ``top1`` (and
+    ``top5`` with more than 5 classes, where it is not trivially 100).
+    """
+
+    value: float
+    parts: dict[str, float]
 
 
 METRICS: Registry[Metric] = Registry(
@@ -45,9 +77,11 @@ METRICS: Registry[Metric] = Registry(
 )
 
 
-def _register(name: str, description: str) -> Callable:
+def _register(
+    name: str, description: str, *, needs: tuple[str, ...] = (), labels: str = "class"
+) -> Callable:
     def wrap(fn: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
-        METRICS.register(name, Metric(name, description, fn))
+        METRICS.register(name, Metric(name, description, fn, needs, labels))
         return fn
 
     return wrap
@@ -65,6 +99,31 @@ def get_metric(name: str) -> Metric:
         UnknownNameError: naming the close matches.
     """
     return METRICS.get(name)
+
+
+def score(metric: str, scores: Any, labels: Any, side: Mapping[str, Any] | None = None) -> Score:
+    """A task's metric on some scores, with its parts and top-1/top-5 where they apply.
+
+    Args:
+        metric: A registered name.
+        scores: ``[n, n_classes]`` scores (numpy or torch); ``[n]`` for ``roc_auc``.
+        labels: As the metric's label kind.
+        side: Per-item side data; the entries named in the metric's ``needs`` are passed on.
+
+    Raises:
+        UnknownNameError: for an unknown metric name.
+        BenchError: for scores and labels of the wrong shape.
+    """
+    m = get_metric(metric)
+    s, y = _np(scores), _np(labels) if m.labels != "frames" else labels
+    given = {k: v for k, v in (side or {}).items() if k in m.needs}
+    parts = {k: float(v) for k, v in m.details(s, y, **given).items()}
+    value = parts[m.name]
+    if m.labels in ("class", "binary") and s.ndim == 2 and _np(y).ndim == 1:
+        parts["top1"] = float(topk_accuracy(s, y, 1))
+        if s.shape[1] > 5:
+            parts["top5"] = float(topk_accuracy(s, y, 5))
+    return Score(value, parts)
 
 
 def compute(metric: str, scores: Any, labels: Any, **kw: Any) -> float:
@@ -91,8 +150,18 @@ def compute_details(metric: str, scores: Any, labels: Any, **kw: Any) -> dict[st
 
 def _np(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):  # a torch tensor, without importing torch here
-        x = x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        x = (x.float() if x.is_floating_point() else x).numpy()
     return np.asarray(x)
+
+
+def nan_rows(scores: np.ndarray) -> np.ndarray:
+    """Per sample, whether any of its scores is NaN (such a sample is never right)."""
+    s = np.asarray(scores)
+    if not np.issubdtype(s.dtype, np.floating):
+        return np.zeros(len(s), dtype=bool)
+    nan = np.isnan(s)
+    return nan.any(axis=tuple(range(1, s.ndim))) if s.ndim > 1 else nan
 
 
 def _scores_labels(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +200,8 @@ def topk_accuracy(scores: Any, labels: Any, k: int) -> float:
     # rank of the label's score: higher scores, plus equal scores in earlier columns
     earlier = np.arange(s.shape[1])[None, :] < y[valid][:, None]
     rank = (s[rows] > own).sum(1) + ((s[rows] == own) & earlier).sum(1)
-    return float(100.0 * (rank < k).sum() / len(y))
+    right = (rank < k) & ~nan_rows(s[rows])  # NaN compares false: it would rank as 0
+    return float(100.0 * right.sum() / len(y))
 
 
 @_register("accuracy", "top-1 accuracy")
@@ -143,7 +213,7 @@ def _accuracy(scores: Any, labels: Any) -> dict[str, float]:
 @_register("mean_per_class_accuracy", "mean over classes of per-class top-1 recall")
 def _mean_per_class(scores: Any, labels: Any) -> dict[str, float]:
     s, y = _scores_labels(scores, labels)
-    correct = np.argmax(s, axis=1) == y
+    correct = (np.argmax(s, axis=1) == y) & ~nan_rows(s)
     per_class = [correct[y == c].mean() for c in np.unique(y)]
     return {"mean_per_class_accuracy": float(100.0 * np.mean(per_class))}
 
@@ -159,8 +229,15 @@ def average_precision_11point(scores: np.ndarray, positive: np.ndarray) -> float
 
     Ranks samples by descending score (stable), and averages over t = 0, 0.1, ..., 1 the
     maximum precision at recall >= t (0 where recall never reaches t), as the VOC 2007 devkit.
+    A NaN score is ranked as wrongly as possible: first if negative, last if positive.
     """
-    order = np.argsort(-scores, kind="stable")
+    nan = np.isnan(scores)
+    finite = np.flatnonzero(~nan)
+    order = np.concatenate([
+        np.flatnonzero(nan & ~positive),
+        finite[np.argsort(-scores[finite], kind="stable")],
+        np.flatnonzero(nan & positive),
+    ]).astype(np.int64)  # fmt: skip
     tp = np.cumsum(positive[order])
     precision = tp / np.arange(1, len(tp) + 1)
     recall = tp / positive.sum()
@@ -171,10 +248,20 @@ def average_precision_11point(scores: np.ndarray, positive: np.ndarray) -> float
     return float(ap)
 
 
-@_register("map_11point", "VOC 2007 11-point mAP over classes (multi-hot labels)")
-def _map_11point(scores: Any, labels: Any, mask: Any = None) -> dict[str, float]:
-    """``mask`` (optional, bool ``[n, n_classes]``): False excludes an entry, e.g. VOC's
-    "difficult"-only images of a class; classes with no positive sample are skipped."""
+@_register(
+    "map_11point",
+    "VOC 2007 11-point mAP over classes (multi-hot labels)",
+    needs=("difficult",),
+    labels="multi_hot",
+)
+def _map_11point(
+    scores: Any, labels: Any, difficult: Any = None, mask: Any = None
+) -> dict[str, float]:
+    """``difficult`` (bool ``[n, n_classes]``): entries the VOC devkit ignores for that class
+    (an image whose only objects of the class are difficult is neither a positive nor a
+    negative: ``VOCevalcls`` gives it ``gt = 0``, counted in neither tp nor fp).
+    ``mask`` (bool ``[n, n_classes]``): False excludes an entry likewise. Classes with no
+    positive sample are skipped."""
     s, y = _np(scores).astype(np.float64), _np(labels)
     if s.ndim != 2 or y.shape != s.shape:
         raise BenchError(
@@ -182,6 +269,11 @@ def _map_11point(scores: Any, labels: Any, mask: Any = None) -> dict[str, float]
             f"got {s.shape} and {y.shape}"
         )
     keep = np.ones(s.shape, bool) if mask is None else _np(mask).astype(bool)
+    if difficult is not None:
+        ignored = _np(difficult).astype(bool)
+        if ignored.shape != s.shape:
+            raise BenchError(f"difficult flags {ignored.shape} do not match scores {s.shape}")
+        keep &= ~ignored
     aps = [
         average_precision_11point(s[keep[:, c], c], y[keep[:, c], c] > 0)
         for c in range(s.shape[1])
@@ -192,7 +284,7 @@ def _map_11point(scores: Any, labels: Any, mask: Any = None) -> dict[str, float]
     return {"map_11point": float(100.0 * np.mean(aps))}
 
 
-@_register("roc_auc", "ROC AUC of the positive class's score (binary)")
+@_register("roc_auc", "ROC AUC of the positive class's score (binary)", labels="binary")
 def _roc_auc(scores: Any, labels: Any) -> dict[str, float]:
     """``scores``: ``[n]`` positive-class scores, or ``[n, 2]`` logits or probabilities, ranked
     by column 1 minus column 0 (monotone in the softmax probability of class 1 for both)."""
@@ -207,6 +299,8 @@ def _roc_auc(scores: Any, labels: Any) -> dict[str, float]:
     n_pos, n_neg = int(y.sum()), int((y == 0).sum())
     if n_pos == 0 or n_neg == 0:
         raise BenchError("roc_auc needs both classes in the labels; got only one")
+    # a NaN score ranks as wrongly as possible: lowest if positive, highest if negative
+    s = np.where(np.isnan(s), np.where(y == 1, -np.inf, np.inf), s)
     ranks = rankdata(s)  # average ranks for ties: the Mann-Whitney U statistic
     auc = (ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
     return {"roc_auc": float(100.0 * auc)}
@@ -223,9 +317,14 @@ def valid_class_correct(scores: Any, valid: Any) -> np.ndarray:
     Returns:
         Bool array ``[n]``.
     """
-    pred = np.argmax(_np(scores), axis=1)
+    s = _np(scores)
+    pred = np.argmax(s, axis=1)
     if len(valid) != len(pred):
         raise BenchError(f"{len(valid)} label entries for {len(pred)} scored samples")
+    return _valid_correct(pred, valid) & ~nan_rows(s)
+
+
+def _valid_correct(pred: np.ndarray, valid: Any) -> np.ndarray:
     arr = (
         valid if isinstance(valid, np.ndarray) else _np(valid) if hasattr(valid, "detach") else None
     )
@@ -260,11 +359,40 @@ def pm_k(
     return {"pm0": float(100.0 * anchors.mean()), "pm10": float(100.0 * whole.mean())}
 
 
-@_register("pm0_pm10", "pm-0 on anchor frames (details: pm-0 and pm-10)")
-def _pm0_pm10(scores: Any, labels: Any, pmsets: Any = None, which: str = "pm0") -> dict[str, float]:
-    if pmsets is None:
-        raise BenchError("pm0_pm10 needs pmsets= (anchor frame -> neighbour frame indices)")
+def pmsets_from(anchors: Any, pmk_sets: Any) -> dict[int, list[int]]:
+    """``pmsets`` from a video dataset's ``anchors`` and ``pmk_sets``: every anchor, with no
+    neighbours where none were reviewed (so pm-0 is always the accuracy on all anchors)."""
+    neighbours = dict(pmk_sets or {})
+    listed = list(anchors) if anchors is not None else list(neighbours)
+    return {int(a): list(neighbours.get(a, [])) for a in listed}
+
+
+@_register(
+    "pm0_pm10",
+    "pm-0 on anchor frames (details: pm-0 and pm-10)",
+    needs=("anchors", "pmk_sets", "pmk_available"),
+    labels="frames",
+)
+def _pm0_pm10(
+    scores: Any,
+    labels: Any,
+    anchors: Any = None,
+    pmk_sets: Any = None,
+    pmk_available: bool = True,
+    pmsets: Any = None,
+    which: str = "pm0",
+) -> dict[str, float]:
+    """Side data ``anchors``/``pmk_sets`` (or ``pmsets=`` directly); without neighbour
+    annotations (``pmk_available`` False, YouTube-BB) pm-10 is not reported."""
+    if pmsets is None and anchors is None and not pmk_sets:
+        raise BenchError(
+            "pm0_pm10 needs the dataset's anchor frames (its anchors / pmk_sets attributes)"
+        )
     if which not in ("pm0", "pm10"):
         raise BenchError(f"which must be 'pm0' or 'pm10'; got {which!r}")
-    out = pm_k(valid_class_correct(scores, labels), pmsets)
-    return {"pm0_pm10": out[which], **out}
+    sets = pmsets if pmsets is not None else pmsets_from(anchors, pmk_sets)
+    out = pm_k(valid_class_correct(scores, labels), sets)
+    result = {"pm0_pm10": out[which], **out}
+    if not pmk_available:
+        result.pop("pm10")
+    return result

@@ -25,13 +25,21 @@ from typing import Any
 from bench import __version__
 from bench.errors import BenchError
 from bench.io import atomic_write_json
+from bench.models.hub import CHECKPOINT_SUFFIXES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _v1_to_v2(d: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 records partial data; version-1 results were all of complete splits (as
+    far as bench checked: it did not compare sizes then)."""
+    return {**d, "partial": False, "n_found": {}, "n_expected": {}, "schema_version": 2}
+
 #: File names under a results folder that hold other kinds of results (bench.overlap).
 OTHER_RESULT_FILES = ("overlap.json",)
 
 # version n -> function turning a version-n dict into a version-(n + 1) dict.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 
 class ResultFileError(BenchError):
@@ -74,6 +82,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "probe": _OPT_DICT,
     "aggregate": _OPT_DICT,
     "skipped_corrupt": (int,),
+    "partial": (bool,),
+    "n_found": (dict,),
+    "n_expected": (dict,),
     "timings": (dict,),
     "device": (str,),
     "precision": (str,),
@@ -103,6 +114,9 @@ class Result:
         probe: Linear probe: ``{"C": best C, "search": [[C, val score], ...], ...}``.
         aggregate: Across seeds: ``{"seeds": [...], "values": [...], "std": float}``.
         skipped_corrupt: Images skipped with ``--skip-corrupt``.
+        partial: Some split had fewer (or more) items than the task file expects and was
+            evaluated anyway (``--allow-partial``); not comparable with published numbers.
+        n_found, n_expected: For each such split, the items found and expected.
         timings: Seconds per phase (``features``, ``classifier``, ``probe``, ``total``).
         device, precision: Where and how the features were computed.
         extra: Suite-specific data (e.g. robustness numbers per shift).
@@ -127,6 +141,9 @@ class Result:
     probe: dict[str, Any] | None = None
     aggregate: dict[str, Any] | None = None
     skipped_corrupt: int = 0
+    partial: bool = False
+    n_found: dict[str, int] = field(default_factory=dict)
+    n_expected: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
     precision: str = "fp32"
@@ -171,14 +188,14 @@ def validate(d: Mapping[str, Any]) -> None:
         raise ValueError(f"missing field(s) {', '.join(missing)}")
     for name, types in _TYPES.items():
         v = d[name]
-        if isinstance(v, bool) or not isinstance(v, types):
+        if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):
             want = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             raise ValueError(f"field {name!r} is {v!r}; expected {want}")
     if d["schema_version"] != SCHEMA_VERSION:
         raise ValueError(f"schema_version {d['schema_version']} is not {SCHEMA_VERSION}")
     if not math.isfinite(d["value"]):
         raise ValueError(f"field 'value' is {d['value']!r}; expected a finite number")
-    for name in ("metrics", "split_sizes", "timings"):
+    for name in ("metrics", "split_sizes", "timings", "n_found", "n_expected"):
         for k, v in d[name].items():
             if isinstance(v, bool) or not isinstance(v, _NUM):
                 raise ValueError(f"{name}[{k!r}] is {v!r}; expected a number")
@@ -337,7 +354,7 @@ def result_relpath(
 
 def model_slug(name: str) -> str:
     """A folder name for a model: ``ViT-L/14@336px`` -> ``ViT-L-14-336px``; a path -> its stem."""
-    if Path(name).suffix in (".pt", ".pth", ".bin", ".safetensors"):
+    if Path(name).suffix in CHECKPOINT_SUFFIXES:
         name = Path(name).stem
     slug = re.sub(r"[^A-Za-z0-9._]+", "-", name).strip("-.")
     return slug or "model"

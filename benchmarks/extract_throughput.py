@@ -36,9 +36,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bench.features import encode_chunks, make_loader, resolve_device, resolve_precision
+from bench.features import encode_chunks, make_loader
 from bench.models import CLIP, get_config, image_transform
 from bench.models.model import ModelConfig
+from bench.settings import precision_dtype, resolve_device, resolve_precision
 
 # Dense (no sparsity) bf16/fp16 tensor-core peaks from the vendors' datasheets, TFLOP/s.
 PEAK_TFLOPS = {
@@ -144,20 +145,20 @@ def measure(model, dataset, transform, args, device, precision) -> dict[str, flo
     t0 = time.perf_counter()
     n = 0
     for chunk in encode_chunks(model, loader, start=0, device=device, precision=precision):
-        n += chunk["features"].shape[0]  # .cpu() inside: the device has finished
+        n += chunk["embedding"].shape[0]  # .cpu() inside: the device has finished
     seconds = time.perf_counter() - t0
     return {"images": n, "seconds": seconds, "images_per_s": n / seconds}
 
 
 def measure_model_only(model, args, device, precision, resolution: int) -> dict[str, float]:
     """Images/s of ``encode_image`` alone on a batch already on the device (no loader)."""
-    from bench.features import PRECISIONS
-
     batch = torch.randn(args.batch_size, 3, resolution, resolution, device=device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
         batch = batch.contiguous(memory_format=torch.channels_last)
-    autocast = torch.autocast(device.type, dtype=PRECISIONS[precision], enabled=precision != "fp32")
+    autocast = torch.autocast(
+        device.type, dtype=precision_dtype(precision), enabled=precision != "fp32"
+    )
     steps = max(1, args.count // args.batch_size)
     with torch.inference_mode(), autocast:
         model.encode_image(batch)

@@ -48,3 +48,17 @@ def run_json(*argv: str) -> dict:
     code, out, err = run_cli(*argv, "--json")
     assert code == 0, err
     return json.loads(out)
+
+
+def tiny_eval_model(seed: int = 0):
+    """:func:`tiny_model` behind the evaluation seam (``bench.models.seam.ClipModel``)."""
+    from bench.models import ClipModel
+
+    return ClipModel(tiny_model(seed), f"tiny-{seed}")
+
+
+def split_features(x: torch.Tensor, y: torch.Tensor, side: dict | None = None):
+    """A :class:`bench.features.SplitFeatures` of given rows (the probe features = ``x``)."""
+    from bench.features import SplitFeatures
+
+    return SplitFeatures(x, x, y, side or {}, n_found=len(y))

@@ -15,7 +15,6 @@ from bench.errors import BenchError, CorruptImageError, DataMissingError
 # Loaders owned elsewhere (digits is embedded and tested with the tasks).
 NOT_FIXTURED = {"digits"}
 LOADERS = [n for n in loader_names() if n not in NOT_FIXTURED]
-VIDEO = {"ucf101", "kinetics700"}
 TASK_OF = {"cifar": "cifar10"}  # loader -> a task that uses it, where the names differ
 
 
@@ -28,12 +27,14 @@ def test_every_loader_has_a_fixture():
     assert sorted(set(LOADERS) - set(BUILDERS)) == []
 
 
+def test_required_decoders_are_installed():
+    """``av`` (video tasks) and ``h5py`` (PCam) are required dependencies: a missing one fails."""
+    import av  # noqa: F401
+    import h5py  # noqa: F401
+
+
 @pytest.mark.parametrize("name", LOADERS)
 def test_loader_reads_its_fixture(name: str, tmp_path: Path):
-    if name in VIDEO:
-        pytest.importorskip("av", reason="PyAV decodes the video fixtures")
-    if name == "pcam":
-        pytest.importorskip("h5py", reason="h5py reads PCam's HDF5 files")
     loader = get_loader(name)
     expect = BUILDERS[name](tmp_path)
     assert loader.is_present(expect.task, tmp_path, **expect.options)
@@ -207,10 +208,6 @@ def test_loaders_define_the_contract():
 def test_dataset_pickles_for_spawned_workers(name: str, tmp_path: Path):
     import pickle
 
-    if name in VIDEO:
-        pytest.importorskip("av")
-    if name == "pcam":
-        pytest.importorskip("h5py")
     expect = BUILDERS[name](tmp_path)
     split = next(iter(expect.labels))
     ds = get_loader(name).load(expect.task, split, tmp_path, **expect.options)
@@ -223,7 +220,6 @@ def test_dataset_pickles_for_spawned_workers(name: str, tmp_path: Path):
 
 
 def test_corrupt_video_names_the_file(tmp_path: Path):
-    pytest.importorskip("av")
     expect = BUILDERS["ucf101"](tmp_path)
     bad = tmp_path / "UCF-101" / "YoYo" / "v_YoYo_g08_c01.avi"
     bad.write_bytes(b"RIFF\x00\x00 definitely not a video")

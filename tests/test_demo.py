@@ -16,8 +16,10 @@ import pytest
 from train_fixtures import _one_torch_thread  # noqa: F401
 
 from bench.cli import main
+from bench.demo import QUICK, DemoSettings, run_demo, write_data
+from bench.demo import robustness as demo_robustness
+from bench.demo.pipeline import prompt_modes_supported
 from bench.train import synthetic
-from bench.train.demo import QUICK, DemoSettings, run_demo, write_data
 
 
 def test_fonts_are_found_and_draw_digits():
@@ -101,6 +103,33 @@ def test_demo_smoke(tmp_path):
     summary = run_demo(out, QUICK, progress=False)
     assert summary.steps == QUICK.steps
     _check_outputs(out, summary, ["zero-shot"])
+    _check_robustness_view(out, summary)
+    md = (out / "demo.md").read_text()
+    if prompt_modes_supported():
+        assert set(summary.prompt_modes) == {"ensemble", "single", "classname"}
+        assert (out / "results" / "tiny-clip-demo" / "digits" / "zero-shot-single.json").exists()
+    else:  # the core's run_suite has no prompts= yet: the demo says so instead of faking it
+        assert summary.prompt_modes == {} and "Prompt ablation: not run" in md
+
+
+def _check_robustness_view(out, summary):
+    """The Figure 13 miniature: a baseline over supervised models of both families at several
+    sizes, the CLIP point's effective robustness against a line fitted here, both images."""
+    points = json.loads((out / "robustness" / "baseline.json").read_text())
+    assert {p["family"] for p in points} == set(demo_robustness.FAMILIES)
+    assert len({p["train_size"] for p in points}) >= 5
+    best = max(points, key=lambda p: p["train_size"])
+    assert best["clean"] > 80 and best["shifted"] < best["clean"]  # the shift costs accuracy
+    logit = lambda a: np.log(a / (100 - a))  # noqa: E731
+    x = np.array([p["clean"] for p in points])
+    y = np.array([p["shifted"] for p in points])
+    slope, intercept = np.polyfit(logit(x), logit(y), 1)
+    cx, cy = summary.zero_shot["digits"], summary.zero_shot["digits_shifted"]
+    predicted = 100 / (1 + np.exp(-(slope * logit(np.clip(cx, 0.01, 99.99)) + intercept)))
+    assert summary.effective_robustness == pytest.approx(cy - predicted, abs=0.02)
+    assert (out / summary.robustness_plot).exists()
+    assert (out / summary.robustness_plot).with_suffix(".svg").exists()
+    assert "Figure 13 in miniature" in (out / "demo.md").read_text()
 
 
 def test_demo_cli_quick_json(tmp_path, capsys):

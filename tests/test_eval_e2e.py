@@ -10,8 +10,8 @@ import pytest
 from eval_fixtures import _one_thread, run_cli, run_json, save_tiny  # noqa: F401
 
 from bench import features
-from bench.fewshot import SEEDS, SHOTS
 from bench.io import sha256_file
+from bench.protocols.few_shot import SEEDS, SHOTS
 from bench.results import SCHEMA_VERSION, read_result
 from bench.tasks import get_task
 

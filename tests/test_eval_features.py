@@ -7,16 +7,19 @@ from pathlib import Path
 
 import pytest
 import torch
-from eval_fixtures import _one_thread, run_cli, save_tiny, tiny_model  # noqa: F401
+from eval_fixtures import _one_thread, run_cli, save_tiny, tiny_eval_model  # noqa: F401
 
 from bench import features
 from bench.errors import CorruptImageError
-from bench.features import FeatureCache, extract, feature_key
-from bench.models import preprocess_id
+from bench.features import FeatureCache, encode, extract, feature_key, files_fingerprint
+from bench.models import ClipModel
+from bench.models.model import CLIP
+from bench.settings import Settings
 from bench.tasks import get_task
 from bench.tasks.task import Task
 
-OPTS = dict(device="cpu", batch_size=32, workers=0, progress=False)
+SETTINGS = Settings.build(device="cpu", batch_size=32, workers=0, progress=False)
+FRESH = SETTINGS.replace(refresh_features=True)
 
 
 @pytest.fixture(autouse=True)
@@ -54,63 +57,69 @@ def test_key_holds_everything_that_changes_features(digits: Task):
         _key(digits, precision="bf16"),
         _key(Task(**{**vars(digits), "version": digits.version + 1})),
         _key(Task(**{**vars(digits), "config_hash": "0" * 64})),
+        _key(digits, files="f" * 64),
+        _key(digits, probe_kind="attention-pool"),
     ]
     keys = [base] + [k for k, _ in variants]
     assert len(set(keys)) == len(keys)
 
 
 def test_extract_caches_and_reuses(digits: Task):
-    model = tiny_model()
-    first = extract(model, digits, "val", **OPTS)
-    assert features.STATS["cache_misses"] == 1 and first.features.shape == (120, 64)
-    assert first.features.dtype == torch.float32 and first.labels.dtype == torch.int64
+    model = tiny_eval_model()
+    first = extract(model, digits, "val", SETTINGS)
+    assert features.STATS["cache_misses"] == 1 and first.embedding.shape == (120, 64)
+    assert first.probe.shape == (120, model.probe_dim) and first.probe.dtype == torch.float32
+    assert first.embedding.dtype == torch.float32 and first.labels.dtype == torch.int64
+    assert (first.n_found, first.n_expected, first.partial) == (120, 120, False)
     assert torch.equal(first.labels, torch.as_tensor(digits.dataset("val").labels))
-    second = extract(model, digits, "val", **OPTS)
+    second = extract(model, digits, "val", SETTINGS)
     assert features.STATS["cache_hits"] == 1 and features.STATS["cache_misses"] == 1
-    assert torch.equal(first.features, second.features)
-    # the cached file holds exactly what a fresh, uncached extraction gives
-    fresh = extract(model, digits, "val", cache=False, **OPTS)
-    assert torch.equal(fresh.features, first.features)
+    assert torch.equal(first.embedding, second.embedding)
+    assert torch.equal(first.probe, second.probe)
+    # the cached file holds exactly what a fresh extraction gives
+    fresh = extract(model, digits, "val", FRESH)
+    assert features.STATS["cache_misses"] == 2
+    assert torch.equal(fresh.embedding, first.embedding) and torch.equal(fresh.probe, first.probe)
     root = FeatureCache().root
     assert sorted(p.suffix for p in root.iterdir()) == [".json", ".safetensors"]
 
 
 def test_other_weights_are_never_reused(digits: Task, tmp_path: Path):
-    a, b = tiny_model(0), tiny_model(1)
-    fa = extract(a, digits, "val", **OPTS)
-    fb = extract(b, digits, "val", **OPTS)
+    a, b = tiny_eval_model(0), tiny_eval_model(1)
+    fa = extract(a, digits, "val", SETTINGS)
+    fb = extract(b, digits, "val", SETTINGS)
     assert features.STATS["cache_misses"] == 2 and features.STATS["cache_hits"] == 0
-    assert not torch.allclose(fa.features, fb.features)
+    assert not torch.allclose(fa.embedding, fb.embedding)
     # a file of model a put under model b's key (renamed, copied back) is rejected by the
     # key stored inside it, and b's features are extracted again
     store = FeatureCache()
     key_b = fb.key
     shutil.copy(store.final_path(fa.key), store.final_path(key_b))
     features.STATS.clear()
-    again = extract(b, digits, "val", **OPTS)
+    again = extract(b, digits, "val", SETTINGS)
     assert features.STATS["rejected_cache_files"] == 1 and features.STATS["cache_misses"] == 1
-    assert torch.equal(again.features, fb.features)
+    assert torch.equal(again.embedding, fb.embedding)
 
 
 def test_checkpoint_files_with_other_weights_get_other_keys(tmp_path: Path, digits: Task):
     from bench.models import load_checkpoint
 
-    m0 = load_checkpoint(save_tiny(tmp_path / "a.pt", seed=0))
-    m1 = load_checkpoint(save_tiny(tmp_path / "b.pt", seed=1))
+    m0 = ClipModel(load_checkpoint(save_tiny(tmp_path / "a.pt", seed=0)), "a")
+    m1 = ClipModel(load_checkpoint(save_tiny(tmp_path / "b.pt", seed=1)), "b")
     assert m0.weights_sha256 != m1.weights_sha256
-    k0 = extract(m0, digits, "val", **OPTS).key
-    k1 = extract(m1, digits, "val", **OPTS).key
+    k0 = extract(m0, digits, "val", SETTINGS).key
+    k1 = extract(m1, digits, "val", SETTINGS).key
     assert k0 != k1 and features.STATS["cache_misses"] == 2
 
 
 def test_truncated_final_file_is_not_trusted(digits: Task):
-    model = tiny_model()
-    good = extract(model, digits, "val", **OPTS)
+    model = tiny_eval_model()
+    good = extract(model, digits, "val", SETTINGS)
     path = FeatureCache().final_path(good.key)
     path.write_bytes(path.read_bytes()[:100])
     features.STATS.clear()
-    again = extract(model, digits, "val", **OPTS)
-    assert features.STATS["cache_misses"] == 1 and torch.equal(again.features, good.features)
+    again = extract(model, digits, "val", SETTINGS)
+    assert features.STATS["cache_misses"] == 1 and torch.equal(again.embedding, good.embedding)
 
 
 class _Killed(RuntimeError):
@@ -120,10 +129,11 @@ class _Killed(RuntimeError):
 def test_killed_extraction_resumes_with_identical_features(
     digits: Task, monkeypatch: pytest.MonkeyPatch
 ):
-    model = tiny_model()
-    reference = extract(model, digits, "test", cache=False, **OPTS)  # 597 images, 19 batches
-    monkeypatch.setattr(features, "DEFAULT_CHUNK_BATCHES", 3)
-    real = type(model).encode_image
+    model = tiny_eval_model()
+    reference = extract(model, digits, "test", FRESH)  # 597 images, 19 batches
+    features.FeatureCache().final_path(reference.key).unlink()
+    monkeypatch.setattr(encode, "DEFAULT_CHUNK_BATCHES", 3)
+    real = CLIP.image_features
     calls = {"n": 0}
 
     def dying(self, images):
@@ -132,27 +142,29 @@ def test_killed_extraction_resumes_with_identical_features(
             raise _Killed("simulated kill")
         return real(self, images)
 
-    monkeypatch.setattr(type(model), "encode_image", dying)
+    monkeypatch.setattr(CLIP, "image_features", dying)
     with pytest.raises(_Killed):
-        extract(model, digits, "test", **OPTS)
+        extract(model, digits, "test", SETTINGS)
     store = FeatureCache()
     key = feature_key(
-        weights_sha256=features.weights_id(model),
+        weights_sha256=model.weights_sha256,
         task=digits,
         split="test",
         fold=None,
-        preprocess=preprocess_id(model.image_resolution),
+        preprocess=model.preprocess_id,
         precision="fp32",
+        files=files_fingerprint(digits.dataset("test")),
+        probe_kind=model.probe_kind,
     )[0]
     assert not store.final_path(key).exists()  # never a partial final file
     assert len(list(store.partial_dir(key).glob("chunk-*.safetensors"))) == 2
 
-    monkeypatch.setattr(type(model), "encode_image", real)
+    monkeypatch.setattr(CLIP, "image_features", real)
     features.STATS.clear()
-    resumed = extract(model, digits, "test", **OPTS)
+    resumed = extract(model, digits, "test", SETTINGS)
     assert features.STATS["resumed_images"] == 6 * 32
     assert features.STATS["extracted_images"] == 597 - 6 * 32
-    assert torch.equal(resumed.features, reference.features)
+    assert torch.equal(resumed.embedding, reference.embedding)
     assert torch.equal(resumed.labels, reference.labels)
     assert store.final_path(key).exists() and not store.partial_dir(key).exists()
 
@@ -165,8 +177,8 @@ def test_killed_cli_run_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     out = tmp_path / "results"
     args = ["run", "--model", str(ckpt), "--tasks", "digits", "--suite", "zero-shot",
             "--out", str(out), "--workers", "0", "--batch-size", "32", "--quiet"]  # fmt: skip
-    monkeypatch.setattr(features, "DEFAULT_CHUNK_BATCHES", 2)
-    real = CLIP.encode_image
+    monkeypatch.setattr(encode, "DEFAULT_CHUNK_BATCHES", 2)
+    real = CLIP.image_features
     calls = {"n": 0}
 
     def dying(self, images):
@@ -175,20 +187,20 @@ def test_killed_cli_run_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
             raise _Killed("simulated kill")
         return real(self, images)
 
-    monkeypatch.setattr(CLIP, "encode_image", dying)
+    monkeypatch.setattr(CLIP, "image_features", dying)
     with pytest.raises(_Killed):
         run_cli(*args)
     assert not (out / "tiny" / "digits" / "zero-shot.json").exists()
-    monkeypatch.setattr(CLIP, "encode_image", real)
+    monkeypatch.setattr(CLIP, "image_features", real)
     features.STATS.clear()
     code, _, err = run_cli(*args)
     assert code == 0, err
     assert features.STATS["resumed_images"] == 4 * 32
     # the resumed features equal a clean extraction's
-    model = tiny_model()
-    clean = extract(model, get_task("digits"), "test", cache=False, **OPTS)
-    cached = extract(model, get_task("digits"), "test", **OPTS)
-    assert torch.equal(clean.features, cached.features)
+    model = tiny_eval_model()
+    clean = extract(model, get_task("digits"), "test", FRESH)
+    cached = extract(model, get_task("digits"), "test", SETTINGS)
+    assert torch.equal(clean.embedding, cached.embedding)
 
 
 class _CorruptAt:
@@ -249,9 +261,9 @@ def test_skip_corrupt_skips_and_counts(tmp_path, corrupt_digits):
 def test_resumed_chunks_with_skipped_images_need_skip_corrupt(
     digits: Task, corrupt_digits, monkeypatch: pytest.MonkeyPatch
 ):
-    model = tiny_model()
-    monkeypatch.setattr(features, "DEFAULT_CHUNK_BATCHES", 1)
-    real = type(model).encode_image
+    model = tiny_eval_model()
+    monkeypatch.setattr(encode, "DEFAULT_CHUNK_BATCHES", 1)
+    real = CLIP.image_features
     calls = {"n": 0}
 
     def dying(self, images):
@@ -260,12 +272,13 @@ def test_resumed_chunks_with_skipped_images_need_skip_corrupt(
             raise _Killed("simulated kill")
         return real(self, images)
 
-    monkeypatch.setattr(type(model), "encode_image", dying)
+    monkeypatch.setattr(CLIP, "image_features", dying)
+    skip = SETTINGS.replace(skip_corrupt=True)
     with pytest.raises(_Killed):
-        extract(model, digits, "test", skip_corrupt=True, **OPTS)
-    monkeypatch.setattr(type(model), "encode_image", real)
+        extract(model, digits, "test", skip)
+    monkeypatch.setattr(CLIP, "image_features", real)
     with pytest.raises(CorruptImageError, match="img3.png"):
-        extract(model, digits, "test", **OPTS)
-    fs = extract(model, digits, "test", skip_corrupt=True, **OPTS)
+        extract(model, digits, "test", SETTINGS)
+    fs = extract(model, digits, "test", skip)
     assert fs.skipped == 2 and len(fs) == 597 - 2
     assert features.STATS["resumed_images"] == 3 * 32

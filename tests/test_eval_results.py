@@ -46,8 +46,10 @@ def _result(**over) -> Result:
 
 def test_committed_example_file_loads():
     """Old results must keep loading: this file was written by schema version 1."""
-    r = read_result(EXAMPLE)
-    assert r.schema_version == SCHEMA_VERSION == 1
+    assert json.loads(EXAMPLE.read_text())["schema_version"] == 1
+    r = read_result(EXAMPLE)  # migrated in memory: version 1 knew nothing of partial data
+    assert r.schema_version == SCHEMA_VERSION == 2
+    assert (r.partial, r.n_found, r.n_expected) == (False, {}, {})
     assert (r.task, r.suite, r.metric) == ("digits", "linear-probe", "accuracy")
     assert r.probe["C"] in [c for c, _ in r.probe["search"]]
     assert r.split_sizes == {"train": 1080, "val": 120, "test": 597}

@@ -402,7 +402,7 @@ def test_load_bad_inputs(tmp_path):
     with pytest.raises(DataMissingError, match="no checkpoint file"):
         load(str(tmp_path / "nope.pt"), device="cpu")
     tiny_checkpoint(tmp_path / "tiny.pt")
-    with pytest.raises(BenchError, match="fp32, bf16, fp16"):
+    with pytest.raises(BenchError, match="fp32, fp16, bf16"):
         load(tmp_path / "tiny.pt", device="cpu", precision="fp8")
     with pytest.raises(BenchError, match="unknown device 'gpu'"):
         load(tmp_path / "tiny.pt", device="gpu")

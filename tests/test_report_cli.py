@@ -67,10 +67,10 @@ def test_plot_draws_one_plot(results, tmp_path, capsys):
     stem = tmp_path / "fig5"
     args = ["plot", "zs-vs-lp", "--results", str(results), "--out", str(stem), "--format", "png"]
     assert main(args) == 0
-    assert f"wrote {stem}.png (920x220 px)" in capsys.readouterr().out
+    assert f"wrote {stem}.png (2080x570 px)" in capsys.readouterr().out
     assert not stem.with_suffix(".svg").exists()
     with Image.open(stem.with_suffix(".png")) as im:
-        assert im.size == (920, 220)
+        assert im.size == (2080, 570)
 
 
 def test_plot_effective_robustness_one_shift_says_why_no_fit(results, tmp_path, capsys):

@@ -10,8 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from bench import robustness_suite as rs
 from bench.errors import BenchError
+from bench.features import SplitFeatures
+from bench.settings import Settings
+from bench.suites import robustness as rs
+from bench.suites.context import RunSummary
 from bench.tasks import get_task
 
 
@@ -65,18 +68,41 @@ def test_pm_metric_uses_the_datasets_anchor_sets():
         rs.score_task(task, scores, labels, None)
 
 
-def _features(n: int, labels_high: int, dim: int, seed: int) -> SimpleNamespace:
+def _features(n: int, labels_high: int, dim: int, seed: int) -> SplitFeatures:
     g = torch.Generator().manual_seed(seed)
-    return SimpleNamespace(
-        features=torch.randn(n, dim, generator=g),
-        labels=torch.randint(0, labels_high, (n,), generator=g),
-    )
+    x = torch.randn(n, dim, generator=g)
+    return SplitFeatures(x, x.clone(), torch.randint(0, labels_high, (n,), generator=g))
+
+
+class _Ctx:
+    """A stand-in for RunContext serving fixed features; records what is written and failed."""
+
+    def __init__(self, split_data, settings=None):
+        self.split_data, self.written, self.summary = split_data, [], RunSummary()
+        self.settings = settings or Settings.build(device="cpu")
+
+    def done(self, task, suite, shots=None, seed=None):
+        return None
+
+    def features(self, task, split, fold=None):
+        if (task.name, split) not in self.split_data:
+            raise BenchError(f"no data for {task.name}/{split}")
+        return self.split_data[(task.name, split)]
+
+    def check(self, x, what, task, split):
+        pass
+
+    def new_result(self, task, suite, **fields):
+        return {"task": task.name, "suite": suite, **fields}
+
+    def write(self, result):
+        self.written.append(result)
 
 
 def test_run_robustness_end_to_end_on_synthetic_features(monkeypatch):
     dim = 8
     weights = torch.randn(dim, 1000, generator=torch.Generator().manual_seed(0))
-    monkeypatch.setattr(rs, "zero_shot_head", lambda model, imagenet: lambda f: f @ weights)
+    monkeypatch.setattr(rs, "zero_shot_head", lambda ctx, imagenet: lambda f: f.embedding @ weights)
     split_data = {
         ("imagenet", "test"): _features(4000, 1000, dim, 1),
         ("imagenet_r", "test"): _features(300, 200, dim, 2),
@@ -86,39 +112,90 @@ def test_run_robustness_end_to_end_on_synthetic_features(monkeypatch):
     probe = SimpleNamespace(
         classes_=np.arange(1000), decision_function=lambda x: x.numpy() @ probe_w
     )
-    out = rs.run_robustness(
-        None,
-        lambda task, split: split_data[(task.name, split)],
-        tasks=["imagenet", "imagenet_r", "objectnet"],
-        probe=probe,
-        progress=False,
-    )
-    assert [(o.task, o.head, o.suite) for o in out] == [
-        ("imagenet", "zero-shot", "robustness"),
-        ("imagenet_r", "zero-shot", "robustness"),
-        ("objectnet", "zero-shot", "robustness"),
-        ("imagenet", "adapt-imagenet", "robustness-adapt"),
-        ("imagenet_r", "adapt-imagenet", "robustness-adapt"),
-        ("objectnet", "adapt-imagenet", "robustness-adapt"),
+    monkeypatch.setattr(rs, "adapt_head", lambda ctx, imagenet: rs.probe_head(probe, 1000))
+    ctx = _Ctx(split_data)
+    tasks = [get_task(n) for n in ("imagenet", "imagenet_r", "objectnet", "imagenet_a")]
+    rs.run_robustness(ctx, tasks, rs.SUITES.get("robustness"))
+    assert [(r["task"], r["suite"]) for r in ctx.written] == [
+        ("imagenet", "robustness"),
+        ("imagenet_r", "robustness"),
+        ("objectnet", "robustness"),
+        ("imagenet", "robustness-adapt"),
+        ("imagenet_r", "robustness-adapt"),
+        ("objectnet", "robustness-adapt"),
     ]
+    # a shift without data fails alone, once per head, and the others are written
+    assert [(s, t) for s, t, _ in ctx.summary.failed] == [
+        ("robustness", "imagenet_a"),
+        ("robustness-adapt", "imagenet_a"),
+    ]
+    assert "no data for imagenet_a/test" in ctx.summary.failed[0][2]
     val = split_data[("imagenet", "test")]
-    for o in out:
-        w = weights.numpy() if o.head == "zero-shot" else probe_w
-        expected_value, expected_x = _independent(o.task, split_data, val, w)
-        assert o.value == pytest.approx(expected_value, abs=1e-9), (o.task, o.head)
-        assert o.metrics["imagenet_subsampled"] == pytest.approx(expected_x, abs=1e-9)
-        assert o.n == len(split_data[(o.task, "test")].labels)
+    for r in ctx.written:
+        w = weights.numpy() if r["suite"] == "robustness" else probe_w
+        expected_value, expected_x = _independent(r["task"], split_data, val, w)
+        assert r["value"] == pytest.approx(expected_value, abs=1e-9), r
+        assert r["metrics"]["imagenet_subsampled"] == pytest.approx(expected_x, abs=1e-9)
+        assert r["split_sizes"]["test"] == len(split_data[(r["task"], "test")].labels)
+
+
+def test_adapt_head_is_fitted_on_imagenet_train_plus_val(monkeypatch):
+    """The ImageNet probe: C searched on val, the final fit on train + val (sizes seen by fit)."""
+    from bench.probe import LinearProbe
+
+    imagenet = SimpleNamespace(name="imagenet", metric="accuracy", num_classes=5)
+    split_data = {
+        ("imagenet", "train"): _features(60, 5, 6, 1),
+        ("imagenet", "val"): _features(25, 5, 6, 2),
+    }
+    for fs in split_data.values():
+        fs.labels[:5] = torch.arange(5)  # every class present in each split
+    seen = []
+    real_fit = LinearProbe.fit
+
+    def fit(self, x, y, *args, **kwargs):
+        seen.append(len(y))
+        return real_fit(self, x, y, *args, **kwargs)
+
+    monkeypatch.setattr(LinearProbe, "fit", fit)
+    rs.adapt_head(_Ctx(split_data), imagenet)
+    assert seen[-1] == 60 + 25
+
+
+def test_robustness_zero_shot_head_uses_the_runs_precision(monkeypatch):
+    """The ImageNet classifier is the run context's, built at the run's precision."""
+    from bench.suites import context
+
+    asked = []
+
+    def fake_build(model, classnames, templates, *, precision="fp32", **kw):
+        asked.append(precision)
+        return torch.nn.functional.normalize(torch.ones(4, len(classnames)), dim=0)
+
+    monkeypatch.setattr(context, "build_classifier", fake_build)
+    spec = context.ModelSpec("m", "0" * 64, lambda: SimpleNamespace(device=torch.device("cpu")))
+    settings = Settings(device=torch.device("cpu"), precision="bf16")
+    ctx = context.RunContext(spec=spec, settings=settings, out=None)
+    imagenet = get_task("imagenet")
+    head = rs.zero_shot_head(ctx, imagenet)
+    assert asked == ["bf16"]
+    assert head(SplitFeatures(torch.ones(2, 4), torch.ones(2, 4), torch.zeros(2))).shape == (
+        2,
+        1000,
+    )
+    rs.zero_shot_head(ctx, imagenet)
+    assert asked == ["bf16"]  # memoised per task
 
 
 def _independent(task_name, split_data, val, w):
     """Shift accuracy and class-subsampled val accuracy, computed with plain numpy."""
-    val_scores, val_labels = val.features.numpy() @ w, val.labels.numpy()
+    val_scores, val_labels = val.embedding.numpy() @ w, val.labels.numpy()
     if task_name == "imagenet":
         acc = float(np.mean(val_scores.argmax(1) == val_labels) * 100)
         return acc, acc
     pool = get_task(task_name).imagenet_pool
     test = split_data[(task_name, "test")]
-    s = test.features.numpy() @ w
+    s = test.embedding.numpy() @ w
     pooled = np.stack([s[:, list(p)].max(1) for p in pool], axis=1)
     value = float(np.mean(pooled.argmax(1) == test.labels.numpy()) * 100)
     union = sorted({i for p in pool for i in p})
@@ -128,12 +205,19 @@ def _independent(task_name, split_data, val, w):
     return value, x
 
 
-def test_run_robustness_rejects_tasks_outside_the_suite():
-    with pytest.raises(BenchError, match="cifar10.*valid choices: imagenet"):
-        rs.run_robustness(None, lambda t, s: None, tasks=["cifar10"])
-
-
 def test_probe_head_needs_all_imagenet_classes():
     probe = SimpleNamespace(classes_=np.arange(999), decision_function=None)
     with pytest.raises(BenchError, match="999 classes"):
         rs.probe_head(probe, 1000)
+
+
+def test_the_shifts_are_one_list():
+    """``bench.robustness.SHIFTS`` is the list; the task files' ``shifts`` tag agrees with it and
+    the robustness suite runs exactly ImageNet and those."""
+    from bench.robustness import SHIFTS
+    from bench.tasks import list_tasks
+
+    assert sorted(t.name for t in list_tasks("shifts")) == sorted(SHIFTS)
+    suite = rs.SUITES.get("robustness")
+    accepted = sorted(t.name for t in list_tasks() if suite.accepts(t))
+    assert accepted == sorted(["imagenet", *SHIFTS])

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bench import metrics
 from bench.errors import BenchError, UnknownNameError
 from bench.tasks import get_task, list_tasks, load_registry, task_files
-from bench.tasks.schema import METRIC_NAMES, TaskFileError, parse_task
+from bench.tasks.schema import TaskFileError, parse_task
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"
@@ -81,7 +82,7 @@ def test_tags_form_the_suites():
 def test_task_file_validates(name):
     task = get_task(name)
     assert task.name == name
-    assert task.metric in METRIC_NAMES
+    assert task.metric in metrics.names()
     assert task.num_classes == len(task.classnames) == len(task.class_prompts)
     assert all(t.count("{}") == 1 for t in task.templates)
     assert len(task.config_hash) == 64 and task.version >= 1

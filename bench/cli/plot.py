@@ -13,6 +13,8 @@ EPILOG = """kinds:
                          ImageNet testbed's baseline fit, its bootstrap 95% band and y = x
   few-shot               accuracy vs labelled examples per class, with the zero-shot level
   zs-vs-lp               zero-shot minus linear-probe score per dataset, sorted bars
+  prompt-ablation        gain of the prompt ensemble over the single prompt per dataset
+                         (needs zero-shot results run with --prompts single as well)
 
 examples:
   bench plot effective-robustness --models ViT-B/32 RN50
@@ -21,21 +23,24 @@ examples:
   bench plot few-shot --tasks cifar10,eurosat --format svg
   bench plot zs-vs-lp --results runs/results --out figs/fig5
 
-Writes <out>.png and <out>.svg (default plots/<kind>); the same results give identical files."""
+Writes <out>.png (200 dpi) and <out>.svg (default plots/<kind>); the same results give identical
+files."""
 
 
 def add_parser(subparsers: Any) -> None:
     """Adds the ``plot`` subcommand."""
     p = subparsers.add_parser(
         "plot",
-        help="draw one plot (effective-robustness, few-shot, zs-vs-lp)",
+        help="draw one plot (effective-robustness, few-shot, zs-vs-lp, prompt-ablation)",
         description="Draw one plot from the result files of `bench run`.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("kind", metavar="KIND", help="effective-robustness, few-shot or zs-vs-lp")
+    p.add_argument(
+        "kind", metavar="KIND", help="effective-robustness, few-shot, zs-vs-lp or prompt-ablation"
+    )
     add_common(p)
-    p.add_argument("--tasks", help="comma-separated tasks (few-shot, zs-vs-lp)")
+    p.add_argument("--tasks", help="comma-separated tasks (few-shot, zs-vs-lp, prompt-ablation)")
     p.add_argument(
         "--shift", action="append", help="shift panel to draw (repeatable; default average + 7)"
     )

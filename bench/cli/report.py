@@ -13,7 +13,7 @@ EPILOG = """examples:
   bench report --json                                 # print the JSON summary
 
 Writes <out>/index.md (links every table and plot), <out>/summary.json, <out>/tables/*.{md,csv,tex}
-and <out>/plots/*.{png,svg}. The same results give byte-identical files. Files that cannot be
+and <out>/plots/*.{png,svg} (PNG at 200 dpi). The same results give byte-identical files. Files that cannot be
 read (e.g. a newer schema version) are listed one by one and left out."""
 
 
@@ -49,7 +49,8 @@ def add_parser(subparsers: Any) -> None:
         action="append",
         metavar="SUITE",
         help="suite to include (repeatable; zero-shot, linear-probe, few-shot, robustness, "
-        "robustness-adapt); default all found",
+        "robustness-adapt; zero-shot brings its prompt modes zero-shot-single and "
+        "zero-shot-classname); default all found",
     )
     p.add_argument("--out", default="reports/latest", help="report folder (default reports/latest)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,10 @@ EPILOG = """examples:
   bench run --model my-finetune --weights ./ft.pt --suite all --tasks digits --out results/
   bench run --model ./tiny.pt --suite all --tasks digits --force --json
 
-suites: zero-shot, linear-probe, few-shot, robustness, all (all = the four in turn).
-Results go to <out>/<model>/<task>/<suite>[-<k>shot][-seed<s>].json; what is there already
-is skipped (--force redoes it). Features are cached under $BENCH_CACHE/features and reused
-by every suite."""
+Results go to <out>/<name>/<task>/<suite>[-<k>shot][-seed<s>].json (<name>: --name, else the
+model's name or the checkpoint's file stem); what is there already is skipped (--force redoes
+it). Features are cached under $BENCH_CACHE/features and reused by every suite. A task that
+fails (missing data, a NaN, a bad result file) is listed and the others still run (exit 2)."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -39,15 +40,17 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--model", required=True, help="a model name (`bench models`) or a checkpoint path"
     )
-    p.add_argument(
-        "--suite", required=True, help="zero-shot, linear-probe, few-shot, robustness or all"
-    )
+    from bench.suites import suite_names
+
+    p.add_argument("--suite", required=True, help=", ".join(suite_names()))
     which = p.add_mutually_exclusive_group()
     which.add_argument("--tasks", help="comma-separated task names (default: the suite's tasks)")
     which.add_argument("--tag", help="run the tasks with this tag (paper27, shifts, embedded)")
     p.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when available)")
     p.add_argument("--batch-size", type=int, default=256, help="images per batch (default 256)")
-    p.add_argument("--workers", type=int, default=4, help="data loader processes (default 4)")
+    p.add_argument(
+        "--workers", type=int, help="data loader processes (default: cores - 1, at most 8)"
+    )
     p.add_argument(
         "--precision", help="fp32, fp16 or bf16 autocast (default: fp16 on CUDA, fp32 on CPU)"
     )
@@ -59,7 +62,18 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="skip images that do not decode and count them in the result (default: stop)",
     )
+    p.add_argument(
+        "--refresh-features",
+        action="store_true",
+        help="extract features again even where the cache holds verified ones (--force does too)",
+    )
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="evaluate splits with fewer items than the task expects; results are marked partial",
+    )
     p.add_argument("--weights", help="checkpoint file to evaluate under the name --model")
+    p.add_argument("--name", help="the name results are written under (default: the model's)")
     p.add_argument(
         "--tasks-dir",
         action="append",
@@ -72,28 +86,36 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Runs the suite; exit 0, or 2 when some tasks could not run (data missing)."""
+    """Runs the suite; exit 0, or 2 when some tasks could not run (each is listed)."""
+    from bench.settings import Settings
     from bench.suites import run_suite
+    from bench.suites.runner import ResultsFolderError
     from bench.tasks import add_task_dirs
 
     add_task_dirs(args.tasks_dir)
-    tasks = [t for t in args.tasks.split(",") if t.strip()] if args.tasks else None
-    summary = run_suite(
-        args.model,
-        args.suite,
-        tasks=tasks,
-        out=args.out,
-        tag=args.tag,
-        weights=args.weights,
+    settings = Settings.build(
         device=args.device,
+        precision=args.precision,
         batch_size=args.batch_size,
         workers=args.workers,
-        precision=args.precision,
         data_root=args.data_root,
         force=args.force,
         skip_corrupt=args.skip_corrupt,
         progress=not args.quiet,
+        refresh_features=args.refresh_features,
+        allow_partial=args.allow_partial,
     )
+    tasks = args.tasks.split(",") if args.tasks is not None else None
+    try:
+        summary = run_suite(
+            args.model, args.suite, tasks=tasks, out=args.out, settings=settings,
+            model_name=args.name, weights=args.weights, tag=args.tag,
+        )  # fmt: skip
+    except ResultsFolderError as e:
+        raise ResultsFolderError(
+            f"{e}; evaluate it under its own name: {_rerun_with_name(args, e.suggested_name)}",
+            e.suggested_name,
+        ) from None
     rows = [_row(p, "written") for p in summary.written]
     rows += [_row(p, "skipped (done)") for p in summary.skipped if p not in summary.written]
     if args.json:
@@ -103,6 +125,27 @@ def run(args: argparse.Namespace) -> int:
     for suite, task, error in summary.failed:
         print(f"bench run: error: {suite} {task}: {error}", file=sys.stderr)
     return 2 if summary.failed else 0
+
+
+_REPLAYED = (
+    "model", "weights", "suite", "tasks", "tag", "out", "device", "precision", "batch_size",
+    "workers", "data_root",
+)  # fmt: skip
+
+
+def _rerun_with_name(args: argparse.Namespace, name: str) -> str:
+    """This run's command line with ``--name NAME``, runnable as printed."""
+    argv = ["bench", "run"]
+    for key in _REPLAYED:
+        value = getattr(args, key, None)
+        if value is not None:
+            argv += [f"--{key.replace('_', '-')}", str(value)]
+    for folder in getattr(args, "tasks_dir", None) or []:
+        argv += ["--tasks-dir", str(folder)]
+    for flag in ("force", "skip_corrupt", "refresh_features", "allow_partial", "json", "quiet"):
+        if getattr(args, flag, False):
+            argv.append(f"--{flag.replace('_', '-')}")
+    return shlex.join([*argv, "--name", name])
 
 
 def _row(path: Path, status: str) -> dict[str, Any]:

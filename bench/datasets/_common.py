@@ -256,12 +256,12 @@ def per_class_split(
     """Deterministic class-stratified parts: for each class, ``counts[k]`` items to part k.
 
     The items of each class (in the loader's order, i.e. sorted by file name) are put in the
-    project's seeded order (:func:`bench.tasks.splits.seeded_order`, a fixed integer hash of
+    project's seeded order (:func:`bench.datasets._splits.seeded_order`, a fixed integer hash of
     the index and ``seed``, stable across numpy versions) and cut into consecutive parts of
     the given sizes; ``None`` as the last count means "the rest". A class with too few items
     gets what there is, in order of the parts. Each part is returned sorted by index.
     """
-    from bench.tasks.splits import seeded_order
+    from bench.datasets._splits import seeded_order
 
     labels = np.asarray(labels)
     parts: list[list[int]] = [[] for _ in counts]

@@ -6,7 +6,7 @@ names (byte order: ``BACKGROUND_Google``, ``Faces``, ``Faces_easy``, ``Leopards`
 
 There is no official split. As the paper (and VTAB) do, we take 30 training images per
 class and test on the rest: per class, the files sorted by name are put in the project's seeded order
-(``bench.tasks.splits.seeded_order``, ``seed`` 0); the first 30
+(``bench.datasets._splits.seeded_order``, ``seed`` 0); the first 30
 are ``train`` (3,060), all the others ``test`` (6,086 with the 9,146-image release; the
 paper reports 6,085).
 """

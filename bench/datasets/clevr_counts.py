@@ -9,7 +9,7 @@ index of ``str(count)`` in the paper's class list, which is sorted as strings:
 The paper uses 2,000 training and 500 test images without saying which. We draw them
 deterministically: ``train`` = 2,000 scenes of CLEVR train and ``test`` = 500 scenes of
 CLEVR val (VTAB tests on CLEVR val too): the first ``size`` of the scenes (sorted by file
-name) in the project's seeded order (``bench.tasks.splits.seeded_order``, ``seed`` 0), kept
+name) in the project's seeded order (``bench.datasets._splits.seeded_order``, ``seed`` 0), kept
 in file-name order.
 """
 
@@ -29,8 +29,8 @@ from bench.datasets._common import (
     require,
 )
 from bench.datasets._download import Resource, download_resources
+from bench.datasets._splits import seeded_order
 from bench.errors import DataMissingError
-from bench.tasks.splits import seeded_order
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False

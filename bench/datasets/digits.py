@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from bench.datasets._splits import stratified_split
 from bench.errors import BenchError
-from bench.tasks.splits import stratified_split
 
 NUM_IMAGES = 1797
 MANUAL = None  # embedded: nothing to download

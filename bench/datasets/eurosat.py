@@ -7,7 +7,7 @@ Residential River SeaLake``. Labels are matched to the task's classes by the pap
 
 There is no official split. As the paper describes, we sample a balanced subset: per class,
 the files sorted by name are put in the project's seeded order
-(``bench.tasks.splits.seeded_order``, ``seed`` 0); the first 1,000 are ``train`` and the next
+(``bench.datasets._splits.seeded_order``, ``seed`` 0); the first 1,000 are ``train`` and the next
 500 ``test`` (10,000 / 5,000); the remaining images are not used.
 """
 

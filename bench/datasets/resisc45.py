@@ -7,7 +7,7 @@ torchgeo); the official OneDrive release is a RAR archive.
 
 There is no official split: the paper uses 3,150 / 25,200, i.e. 70 / 560 per class. Per
 class, the files sorted by name are put in the project's seeded order
-(``bench.tasks.splits.seeded_order``, ``seed`` 0); the first 70 are ``train``, the next 560
+(``bench.datasets._splits.seeded_order``, ``seed`` 0); the first 70 are ``train``, the next 560
 ``test``; the last 70 are unused.
 """
 

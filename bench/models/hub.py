@@ -39,7 +39,7 @@ _BASE_URL = "https://openaipublic.azureedge.net/clip/models"
 _CHUNK = 1 << 20
 _MAX_ATTEMPTS = 5  # per download; a retry happens only after an attempt that made progress
 _TIMEOUT_S = 60.0
-_CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
 
 
 @dataclass(frozen=True)
@@ -342,18 +342,6 @@ def _content_range_total(headers: Message) -> int | None:
         return None
 
 
-def _device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise BenchError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise BenchError(f"device {device!r} asked for, but CUDA is not available; use cpu")
-    return dev
-
-
 def _resolve(
     name_or_path: str | os.PathLike[str], weights: str | os.PathLike[str] | None
 ) -> tuple[Path, ModelInfo | None]:
@@ -376,7 +364,7 @@ def _resolve(
     path = Path(text).expanduser()
     if path.is_file():
         return path, None
-    if path.suffix in _CHECKPOINT_SUFFIXES or text.startswith((".", "/", "~")):
+    if path.suffix in CHECKPOINT_SUFFIXES or text.startswith((".", "/", "~")):
         raise DataMissingError(
             f"no checkpoint file at {path}; check the path, or give a model name "
             "(list them with `bench models`)"
@@ -416,13 +404,11 @@ def load(
         BenchError: for a bad device or precision, or a file that is no CLIP checkpoint.
     """
     from bench.models.loading import load_checkpoint
-    from bench.models.model import PRECISIONS
     from bench.models.transforms import image_transform
+    from bench.settings import resolve_device, resolve_precision
 
-    dev = _device(device)
-    precision = precision or ("fp16" if dev.type == "cuda" else "fp32")
-    if precision not in PRECISIONS:
-        raise BenchError(f"unknown precision {precision!r}; valid choices: {', '.join(PRECISIONS)}")
+    dev = resolve_device(device)
+    precision = resolve_precision(precision, dev)
     path, info = _resolve(name_or_path, weights)
     model = load_checkpoint(path)
     if info is not None and weights is not None and model.weights_sha256 != info.sha256:

@@ -38,6 +38,7 @@ class LibraryModel:
         tokenize: ``texts -> [N, L]`` ids, the library's tokenizer.
         encode_text: ``ids -> [N, embed_dim]``.
         image_features: ``images -> (embedding, probe)``.
+        probe_kind: What the probe features are (``bench.models.seam.PROBE_KINDS``).
         assumptions: What was assumed about the architecture.
     """
 
@@ -56,7 +57,13 @@ class LibraryModel:
         encode_text: Encoder,
         image_features: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
         assumptions: Sequence[str] = (),
+        probe_kind: str = "pre-projection",
     ) -> None:
+        from bench.models.seam import PROBE_KINDS
+
+        if probe_kind not in PROBE_KINDS:
+            raise ValueError(f"probe_kind {probe_kind!r} is not one of {PROBE_KINDS}")
+        self.probe_kind = probe_kind
         self.module = module.eval()
         self.name = name
         self.family = family

@@ -16,6 +16,9 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from PIL import Image
 
+#: The kinds of probe features (the CLIP paper, appendix A.3).
+PROBE_KINDS = ("pre-projection", "attention-pool", "embedding")
+
 
 @runtime_checkable
 class EvalModel(Protocol):
@@ -27,6 +30,10 @@ class EvalModel(Protocol):
         weights_sha256: sha256 naming the weights (of the file, else of the tensors).
         embed_dim: Width of the joint image–text embedding.
         probe_dim: Width of :meth:`image_features`' probe features.
+        probe_kind: What the probe features are (:data:`PROBE_KINDS`: ``pre-projection``
+            for a ViT's class token after ``ln_post``, ``attention-pool`` for a ResNet's
+            pooled output or SigLIP's MAP head, ``embedding`` where a model exposes nothing
+            before its embedding); part of feature cache keys and recorded in results.
         preprocess_id: A stable string naming :meth:`preprocess`, for cache keys.
         assumptions: What was assumed, not known, about the architecture (recorded in results).
         device: Where the encoders run.
@@ -37,6 +44,7 @@ class EvalModel(Protocol):
     weights_sha256: str
     embed_dim: int
     probe_dim: int
+    probe_kind: str
     preprocess_id: str
     assumptions: tuple[str, ...]
     device: torch.device
@@ -108,6 +116,8 @@ class ClipModel:
         self.weights_sha256 = weights_sha256 or model.weights_sha256 or tensors_sha256(model)
         self.embed_dim = int(model.embed_dim)
         self.probe_dim = int(model.probe_dim)
+        vit = model.config.vision_patch_size is not None
+        self.probe_kind = PROBE_KINDS[0] if vit else PROBE_KINDS[1]
         self.preprocess_id = preprocess_id or transforms.preprocess_id(model.image_resolution)
         self.assumptions = tuple(assumptions)
         self._transform = preprocess or transforms.image_transform(model.image_resolution)

@@ -21,8 +21,14 @@ from bench.results import SCHEMA_VERSION, load_results, model_slug
 DEFAULT_RESULTS = "results"
 COLUMNS = (
     "model", "model_slug", "task", "suite", "shots", "seed", "metric", "value", "top1", "top5",
-    "metrics", "aggregate", "path",
+    "metrics", "aggregate", "prompt_mode", "path", "partial",
 )  # fmt: skip
+# A zero-shot result's ``prompts["mode"]`` (absent = ensemble) -> the suite name it is reported
+# under, which is also its file's stem (``zero-shot-single.json``). Only the ensemble is
+# ``zero-shot``: a single-prompt or class-name result never mixes into the zero-shot tables.
+ZERO_SHOT_SUITES = {
+    "ensemble": "zero-shot", "single": "zero-shot-single", "classname": "zero-shot-classname",
+}  # fmt: skip
 
 
 @dataclass
@@ -72,22 +78,52 @@ def collect(results_dir: str | Path) -> Collected:
         )
     loaded = load_results(root)
     rows, migrated = [], []
+    problems = [(p.relative_to(root).as_posix(), reason) for p, reason in loaded.problems]
     for path, r in loaded.results:
         rel = path.relative_to(root).as_posix()
+        try:
+            suite, mode = report_suite(r.suite, r.prompts, path)
+        except ValueError as e:
+            problems.append((rel, str(e)))
+            continue
         version = _raw_version(path)
         if version is not None and version != SCHEMA_VERSION:
             migrated.append((rel, version))
         rows.append(
             {
-                "model": r.model, "model_slug": r.model_slug, "task": r.task, "suite": r.suite,
+                "model": r.model, "model_slug": r.model_slug, "task": r.task, "suite": suite,
                 "shots": r.shots, "seed": r.seed, "metric": r.metric, "value": float(r.value),
                 "top1": r.top1, "top5": r.top5, "metrics": dict(r.metrics),
-                "aggregate": r.aggregate, "path": rel,
+                "aggregate": r.aggregate, "prompt_mode": mode, "path": rel,
+                "partial": bool(r.partial),
             }
         )  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    problems = [(p.relative_to(root).as_posix(), reason) for p, reason in loaded.problems]
     return Collected(frame, problems, migrated, str(results_dir))
+
+
+def report_suite(suite: str, prompts: dict | None, path: Path) -> tuple[str, str | None]:
+    """The suite a result is reported under, and its prompt mode (zero-shot results only).
+
+    Raises:
+        ValueError: for an unknown prompt mode, or a file whose name disagrees with its mode
+            (``zero-shot.json`` holding a single-prompt result would mix into the main table).
+    """
+    if suite != "zero-shot":
+        return suite, None
+    mode = (prompts or {}).get("mode", "ensemble")
+    if mode not in ZERO_SHOT_SUITES:
+        raise ValueError(
+            f"prompts mode {mode!r} is not one of {', '.join(ZERO_SHOT_SUITES)}; re-run it with "
+            "a bench that knows it"
+        )
+    expected = ZERO_SHOT_SUITES[mode]
+    if path.stem != expected:
+        raise ValueError(
+            f"holds a zero-shot result with prompts mode {mode!r}, which belongs in "
+            f"{expected}.json, not {path.name}; move or re-run it"
+        )
+    return expected, mode
 
 
 def _matches(name: str, wanted: str) -> bool:
@@ -116,6 +152,8 @@ def select(
         if lacking:
             models_here = sorted(df["model"].unique()) or list(models or [])
             raise BenchError(_missing_suite_message(lacking, models_here, data.root))
+        if "zero-shot" in suites:  # the prompt ablation's modes come with zero-shot
+            suites = [*suites, *ZERO_SHOT_SUITES.values()]
         df = df[df["suite"].isin(list(suites))]
     if df.empty:
         raise BenchError(_missing_message(list(models or []), found, data.root, suites))

@@ -14,23 +14,28 @@ from typing import Any
 from bench.errors import BenchError
 from bench.io import atomic_write_json, atomic_write_text
 from bench.report import plots
-from bench.report.collect import Collected, collect, select
+from bench.report.collect import ZERO_SHOT_SUITES, Collected, collect, select
 from bench.report.overlap import overlap_section
 from bench.report.tables import (
     SHIFT_SUITES,
     Table,
     effective_robustness_table,
+    prompt_ablation_table,
     published_table,
     shift_points,
     suite_table,
 )
 
-SUITE_ORDER = ("zero-shot", "linear-probe", "few-shot", "robustness", "robustness-adapt")
+SUITE_ORDER = (
+    "zero-shot", ZERO_SHOT_SUITES["single"], ZERO_SHOT_SUITES["classname"], "linear-probe",
+    "few-shot", "robustness", "robustness-adapt",
+)  # fmt: skip
 # Whether the suites in a report are what a plot kind draws from; only then is it drawn.
 PLOT_NEEDS: dict[str, Callable[[set[str]], bool]] = {
     "effective-robustness": lambda suites: bool(suites & set(SHIFT_SUITES)),
     "few-shot": lambda suites: "few-shot" in suites,
     "zs-vs-lp": lambda suites: {"zero-shot", "linear-probe"} <= suites,
+    "prompt-ablation": lambda suites: {"zero-shot", ZERO_SHOT_SUITES["single"]} <= suites,
 }
 TABLE_FORMATS = {"md": "to_markdown", "csv": "to_csv", "tex": "to_latex"}
 
@@ -41,15 +46,16 @@ def _suites(present: Sequence[str]) -> list[str]:
 
 
 def build_tables(data: Collected) -> list[Table]:
-    """The suite tables, the effective-robustness tables and the published comparison."""
+    """The suite tables, the effective-robustness tables, the prompt ablation and the published
+    comparison."""
     df = data.frame
     tables = [suite_table(df, s) for s in _suites(df["suite"].unique())]
     for suite in SHIFT_SUITES:
         if not shift_points(df, suite).dropna().empty:
             tables.append(effective_robustness_table(df, suite))
-    comparison = published_table(df)
-    if comparison is not None:
-        tables.append(comparison)
+    for extra in (prompt_ablation_table(df), published_table(df)):
+        if extra is not None:
+            tables.append(extra)
     return tables
 
 

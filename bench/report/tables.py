@@ -9,6 +9,7 @@ the CSV gives the count (``n/N``) beside it.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -18,11 +19,19 @@ from tabulate import tabulate
 
 from bench import robustness
 from bench.errors import BenchError
+from bench.report.collect import ZERO_SHOT_SUITES
 from bench.report.published import SOURCE, openai_name, published_for, published_row
 
 MISSING = "—"
 INCOMPLETE = "*"
+#: Marks a value computed on partial data (``--allow-partial``: fewer items than expected).
+PARTIAL = "†"
 SHIFT_SUITES = ("robustness", "robustness-adapt")
+SUITE_TITLES = {
+    "zero-shot": "zero-shot, prompt ensemble",
+    ZERO_SHOT_SUITES["single"]: 'zero-shot, single prompt "a photo of a {}."',
+    ZERO_SHOT_SUITES["classname"]: "zero-shot, class name only",
+}
 # Kornblith et al. (2019)'s 12 datasets, the paper's Figure 10 (left) average.
 KORNBLITH12 = (
     "food101", "cifar10", "cifar100", "birdsnap", "sun397", "stanford_cars", "fgvc_aircraft",
@@ -41,6 +50,7 @@ class Table:
         averages: Average column name -> the columns it averages.
         notes: Lines printed under the table.
         digits: Decimals shown.
+        partial: Rows x columns, True where the value is on partial data (marked :data:`PARTIAL`).
     """
 
     name: str
@@ -49,6 +59,13 @@ class Table:
     averages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     digits: int = 1
+    partial: pd.DataFrame | None = None
+
+    def _partial(self) -> pd.DataFrame:
+        if self.partial is None:
+            return pd.DataFrame(False, index=self.values.index, columns=self.values.columns)
+        mask = self.partial.reindex(index=self.values.index, columns=self.values.columns)
+        return mask.fillna(False).astype(bool)
 
     def average(self, col: str) -> tuple[pd.Series, pd.Series]:
         """The mean over the present cells of an average's columns, and how many were present."""
@@ -59,17 +76,28 @@ class Table:
     def cells(self) -> pd.DataFrame:
         """Formatted strings: values, then averages (``*`` where a row is incomplete)."""
         fmt = self.values.map(lambda v: _fmt(v, self.digits))
+        partial = self._partial()
+        fmt = fmt.where(~partial, fmt + PARTIAL)
         for col, members in self.averages.items():
             mean, n = self.average(col)
             total = len(members)
+            cols = [c for c in members if c in partial.columns]
+            any_partial = partial[cols].any(axis=1) if cols else [False] * len(mean)
             fmt[col] = [
-                MISSING if k == 0 else _fmt(m, self.digits) + ("" if k == total else INCOMPLETE)
-                for m, k in zip(mean, n, strict=True)
+                MISSING
+                if k == 0
+                else _fmt(m, self.digits) + ("" if k == total else INCOMPLETE) + (PARTIAL * p)
+                for m, k, p in zip(mean, n, any_partial, strict=True)
             ]
         return fmt
 
     def footnotes(self) -> list[str]:
         lines = list(self.notes)
+        if self._partial().to_numpy().any():
+            lines.append(
+                f"Values marked {PARTIAL} are on partial data (a split with fewer items than the "
+                "task expects, run with --allow-partial): not comparable with published numbers."
+            )
         if any(self.average(c)[1].lt(len(m)).any() for c, m in self.averages.items()):
             lines.append(
                 f"Averages marked {INCOMPLETE} are over the tasks present only (the row lacks "
@@ -85,8 +113,25 @@ class Table:
         return f"{body}\n{notes}"
 
     def to_latex(self) -> str:
+        """A ``table`` float: booktabs tabular (model column left-aligned), caption and label."""
         cells = self.cells().map(lambda s: "--" if s == MISSING else s)
-        return _tabulate(cells, "latex_booktabs") + "\n"
+        caption = " ".join([self.title + ".", *self.footnotes()])
+        return "\n".join(
+            [
+                "\\begin{table}[t]",
+                "\\centering",
+                f"\\caption{{{latex_escape(caption)}}}",
+                f"\\label{{{self.label}}}",
+                _tabulate(cells, "latex_booktabs"),
+                "\\end{table}",
+                "",
+            ]
+        )
+
+    @property
+    def label(self) -> str:
+        """The LaTeX label, ``tab:<name>``."""
+        return "tab:" + re.sub(r"[^A-Za-z0-9:-]+", "-", self.name)
 
     def to_csv(self) -> str:
         out = self.values.copy()
@@ -109,10 +154,22 @@ def _fmt(v: object, digits: int) -> str:
 def _tabulate(cells: pd.DataFrame, fmt: str) -> str:
     index = cells.index.name or ""
     rows = [[str(i), *row] for i, row in zip(cells.index, cells.to_numpy().tolist(), strict=True)]
+    align = ("left", *["right"] * len(cells.columns))
     return tabulate(
         rows, headers=[index, *map(str, cells.columns)], tablefmt=fmt, disable_numparse=True,
-        stralign="right",
+        colalign=align,
     )  # fmt: skip
+
+
+_LATEX_SPECIAL = {c: "\\" + c for c in "&%$#_{}"} | {
+    "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+    "—": "--", "−": "-",
+}  # fmt: skip
+
+
+def latex_escape(text: str) -> str:
+    """``text`` with LaTeX's special characters escaped (for captions)."""
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
 
 
 def collapse_seeds(df: pd.DataFrame) -> pd.DataFrame:
@@ -125,16 +182,23 @@ def collapse_seeds(df: pd.DataFrame) -> pd.DataFrame:
     agg = df[df["seed"].isna()].drop_duplicates(keys, keep="last")
     seeded = df[df["seed"].notna()]
     seeded = seeded[~seeded.set_index(keys).index.isin(agg.set_index(keys).index)]
+    if "partial" not in df:
+        df = df.assign(partial=False)
+        agg, seeded = agg.assign(partial=False), seeded.assign(partial=False)
     means = seeded.groupby(keys, as_index=False).agg(
-        value=("value", "mean"), metric=("metric", "first"), metrics=("metrics", "first")
-    )
-    out = pd.concat([agg[[*keys, "value", "metric", "metrics"]], means], ignore_index=True)
+        value=("value", "mean"), metric=("metric", "first"), metrics=("metrics", "first"),
+        partial=("partial", "any"),
+    )  # fmt: skip
+    cols = [*keys, "value", "metric", "metrics", "partial"]
+    out = pd.concat([agg[cols], means], ignore_index=True)
     out["shots"] = out.pop("_shots").where(lambda s: s >= 0)
     return out.sort_values(["model", "suite", "task", "shots"]).reset_index(drop=True)
 
 
-def _pivot(df: pd.DataFrame, index: str | list[str], columns: Sequence[str]) -> pd.DataFrame:
-    wide = df.pivot_table(index=index, columns="task", values="value", aggfunc="first")
+def _pivot(
+    df: pd.DataFrame, index: str | list[str], columns: Sequence[str], values: str = "value"
+) -> pd.DataFrame:
+    wide = df.pivot_table(index=index, columns="task", values=values, aggfunc="first")
     wide = wide.reindex(columns=list(columns))
     wide.columns.name = None
     return wide.sort_index()
@@ -156,6 +220,21 @@ def task_order(tasks: Sequence[str]) -> list[str]:
     return sorted(set(tasks), key=lambda t: (t != "imagenet", rank.get(t, len(rank)), t))
 
 
+def paper_average(tasks: Sequence[str], members: Sequence[str], name: str) -> tuple[str, tuple]:
+    """The header and member tasks of an average over a published set of tasks.
+
+    ``Avg 27 (paper)`` only when all of the set's tasks are columns, otherwise
+    ``Avg (n of 27)`` over the ``n`` that are: a header never claims more than it averages.
+    """
+    present = tuple(t for t in members if t in set(tasks))
+    if len(present) == len(members):
+        return f"Avg {len(members)} ({name})", tuple(members)
+    return (
+        f"Avg ({len(present)} of {len(members)}{'' if name == 'paper' else ', ' + name})",
+        present,
+    )
+
+
 def _task_table(rows: pd.DataFrame, suite: str) -> Table:
     """Models x tasks, with the mean over the tasks shown and the paper's averages: over its 27
     datasets and, for linear probes, over Kornblith et al.'s 12 (Figure 10)."""
@@ -163,16 +242,20 @@ def _task_table(rows: pd.DataFrame, suite: str) -> Table:
     values = _pivot(rows, "model", tasks)
     paper27 = tuple(task_order(_registered("paper27")))
     averages, notes = {}, []
-    if set(tasks) != set(paper27):
+    if set(tasks) - set(paper27):
         averages["Average"] = tuple(tasks)
         notes.append(f"Average: mean over the {len(tasks)} task(s) shown.")
     if set(paper27) & set(tasks):
-        averages["Avg 27 (paper)"] = paper27
-        notes.append("Avg 27 (paper): mean over the paper's 27 datasets.")
+        head, members = paper_average(tasks, paper27, "paper")
+        averages[head] = members
+        notes.append(f"{head}: mean over {len(members)} of the paper's 27 datasets.")
     if suite == "linear-probe" and set(KORNBLITH12) & set(tasks):
-        averages["Avg 12 (Kornblith)"] = KORNBLITH12
-        notes.append("Avg 12 (Kornblith): mean over Kornblith et al.'s 12 datasets (Fig. 10).")
-    return Table(suite, f"{suite} (percent)", values, averages, notes)
+        head, members = paper_average(tasks, KORNBLITH12, "Kornblith")
+        averages[head] = members
+        notes.append(
+            f"{head}: mean over {len(members)} of Kornblith et al.'s 12 datasets (Fig. 10)."
+        )
+    return Table(suite, f"{SUITE_TITLES.get(suite, suite)} (percent)", values, averages, notes)
 
 
 def _shift_table(rows: pd.DataFrame, suite: str) -> Table:
@@ -203,9 +286,20 @@ TABLE_BUILDERS = {"robustness": _shift_table, "robustness-adapt": _shift_table,
 
 def suite_table(df: pd.DataFrame, suite: str) -> Table:
     """Models x tasks for one suite, with the averages the paper reports (see the builders in
-    :data:`TABLE_BUILDERS`; any other suite gets :func:`_task_table`)."""
+    :data:`TABLE_BUILDERS`; any other suite gets :func:`_task_table`). Values on partial data
+    are marked :data:`PARTIAL`."""
     rows = collapse_seeds(df[df["suite"] == suite])
-    return TABLE_BUILDERS.get(suite, _task_table)(rows, suite)
+    table = TABLE_BUILDERS.get(suite, _task_table)(rows, suite)
+    if not rows.empty and rows["partial"].any():
+        marked = rows.assign(partial=rows["partial"].astype(float))
+        if suite == "few-shot":
+            marked = marked.assign(shots=marked["shots"].fillna(-1).astype(int))
+            mask = _pivot(marked, ["model", "shots"], list(table.values.columns), "partial")
+            mask.index = pd.Index([f"{m} ({k}-shot)" for m, k in mask.index], name="model")
+        else:
+            mask = _pivot(marked, "model", list(table.values.columns), "partial")
+        table.partial = mask > 0
+    return table
 
 
 def shift_points(df: pd.DataFrame, suite: str = "robustness") -> pd.DataFrame:
@@ -302,3 +396,37 @@ def _published_label(model: str) -> str | None:
     return (
         openai_name(model.removeprefix("openai:")) if not model.startswith("open_clip:") else model
     )
+
+
+def prompt_ablation_table(df: pd.DataFrame) -> Table | None:
+    """Zero-shot per prompt mode and the gain of the ensemble over the single prompt (Figure 4).
+
+    Rows per model: each mode present (class name, single, ensemble), then ``gain`` (ensemble
+    minus single, points) where both exist. Returns None without single-prompt or class-name
+    results.
+    """
+    modes = [("classname", ZERO_SHOT_SUITES["classname"]), ("single", ZERO_SHOT_SUITES["single"]),
+             ("ensemble", ZERO_SHOT_SUITES["ensemble"])]  # fmt: skip
+    rows = collapse_seeds(df[df["suite"].isin([s for _, s in modes])])
+    if not set(rows["suite"]) - {"zero-shot"}:
+        return None
+    tasks = task_order(rows["task"].unique())
+    blocks = []
+    for model in sorted(rows["model"].unique()):
+        wide = _pivot(rows[rows["model"] == model], "suite", tasks)
+        for mode, suite in modes:
+            if suite in wide.index:
+                blocks.append(wide.loc[suite].rename(f"{model} / {mode}"))
+        if {"zero-shot", modes[1][1]} <= set(wide.index):
+            gain = wide.loc["zero-shot"] - wide.loc[modes[1][1]]
+            blocks.append(gain.rename(f"{model} / gain (ensemble - single)"))
+    values = pd.DataFrame(blocks)
+    values.index.name = "model / prompts"
+    notes = [
+        'single: the one prompt "a photo of a {}."; classname: the bare class name; ensemble: '
+        "the mean embedding of the task's templates (the default zero-shot result).",
+        "gain: ensemble minus single, in points (the paper's Figure 4 ablation). Average: mean "
+        "over the tasks shown.",
+    ]
+    return Table("prompt-ablation", "Prompt ablation: zero-shot by prompt mode (percent)", values,
+                 {"Average": tuple(tasks)}, notes)  # fmt: skip

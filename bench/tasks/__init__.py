@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.errors import BenchError
 from bench.registry import Registry
-from bench.tasks.schema import METRIC_NAMES, TAGS, USER_TAG, TaskFileError, parse_task
+from bench.tasks.schema import TAGS, USER_TAG, TaskFileError, parse_task
 from bench.tasks.task import DATA_SOURCES, DATASET_SPLITS, Mirror, Source, Task, ValSpec
 
 TASKFILES_PACKAGE = "bench.taskfiles"
@@ -187,7 +187,6 @@ def list_tasks(tag: str | None = None) -> list[Task]:
 __all__ = [
     "DATASET_SPLITS",
     "DATA_SOURCES",
-    "METRIC_NAMES",
     "TAGS",
     "TASKS_PATH_ENV",
     "USER_TAG",

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from bench import metrics
 from bench.errors import BenchError
 from bench.tasks.task import (
     DATASET_SPLITS,
@@ -27,14 +28,6 @@ from bench.tasks.task import (
     ValSpec,
 )
 
-METRIC_NAMES = (
-    "accuracy",
-    "mean_per_class_accuracy",
-    "map_11point",
-    "roc_auc",
-    "mean_top1_top5",
-    "pm0_pm10",
-)
 TAGS = ("paper27", "shifts", "embedded", "user")
 USER_TAG = "user"  # the only tag of a task file from outside the package (--tasks-dir)
 NUM_IMAGENET_CLASSES = 1000
@@ -266,8 +259,9 @@ def _parse_tags(value: Any, where: str, user: bool) -> tuple[str, ...]:
 
 
 def _parse_metric(value: Any, where: str) -> str:
-    if value not in METRIC_NAMES:
-        raise _fail(where, f"unknown metric {value!r}; valid metrics: {', '.join(METRIC_NAMES)}")
+    valid = metrics.names()  # the metrics registry is the one list of metric names
+    if value not in valid:
+        raise _fail(where, f"unknown metric {value!r}; valid metrics: {', '.join(valid)}")
     return value
 
 

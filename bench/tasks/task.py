@@ -29,7 +29,7 @@ class ValSpec:
     Attributes:
         official: True when the source ships a validation split (the loader yields
             ``split="val"``); False when it is carved from the loader's ``train`` by a seeded,
-            class-stratified split (:func:`bench.tasks.splits.stratified_split`).
+            class-stratified split (:func:`bench.datasets._splits.stratified_split`).
         size: Number of validation examples.
         seed: Seed of the carve (unused when official).
         within_train: Whether the paper's ``splits["train"]`` count includes the validation
@@ -253,7 +253,7 @@ class Task:
         loader, where, opts = self._reader(root, "train" if carve else split)
         if not carve:
             return loader.load(self, split, where, fold=fold, **opts)
-        from bench.tasks.splits import IndexView, stratified_split
+        from bench.datasets._splits import IndexView, stratified_split
 
         full = loader.load(self, "train", where, fold=fold, **opts)
         if not 0 < self.val.size < len(full):

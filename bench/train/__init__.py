@@ -1,4 +1,4 @@
-"""Contrastive training of CLIP models (``bench train``) and the offline demo (``bench demo``).
+"""Contrastive training of CLIP models (``bench train``).
 
 - :mod:`bench.train.config`: the typed training config (YAML/JSON + ``--set`` overrides).
 - :mod:`bench.train.data`: CSV/TSV, WebDataset tar shards and Hugging Face image-text pairs.
@@ -6,7 +6,7 @@
 - :mod:`bench.train.optim`: AdamW with CLIP's weight-decay groups; warm-up + cosine schedule.
 - :mod:`bench.train.loop`: the training loop (one process or torchrun ranks).
 - :mod:`bench.train.checkpoint`: OpenAI-layout weights plus resumable training state.
-- :mod:`bench.train.demo`: synthetic captioned digits, a tiny CLIP trained on them, evaluated.
+- :mod:`bench.train.synthetic`: synthetic captioned digits (the offline demo's training data).
 """
 
 from __future__ import annotations

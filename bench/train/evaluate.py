@@ -1,8 +1,9 @@
 """Zero-shot evaluation of a model during training, through the evaluation protocol's parts.
 
-The classifier is :func:`bench.zeroshot.build_classifier` (the task's class names and prompt
-templates), the features come from :mod:`bench.features`' loader and encoder, the score from
-:func:`bench.zeroshot.score`. Nothing is cached: the weights change every step.
+The classifier is :func:`bench.protocols.zero_shot.build_classifier` (every name of every
+class and the task's templates, as the suites), the features come from :mod:`bench.features`'
+loader and encoder, the score from :func:`bench.metrics.score`. Nothing is cached:
+the weights change every step.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ def zero_shot_eval(
         UnknownNameError: for an unknown task; DataMissingError if its data is absent.
     """
     from bench.features import encode_chunks, make_loader
+    from bench.metrics import score
+    from bench.models.seam import ClipModel
+    from bench.protocols.zero_shot import build_classifier, logits
     from bench.tasks import get_task
-    from bench.zeroshot import build_classifier, logits, score
 
     start = time.perf_counter()
     task = get_task(task_name)
@@ -55,38 +58,28 @@ def zero_shot_eval(
     dataset = task.dataset(split, root=data_root)
     if max_samples is not None and len(dataset) > max_samples:
         dataset = Subset(dataset, np.linspace(0, len(dataset) - 1, max_samples).astype(int))
-    frozen = copy.deepcopy(model).eval()  # eval mode and memory layout stay the trainer's
+    # a copy in eval mode, so the trainer's mode and memory layout stay as they are
+    frozen = ClipModel(copy.deepcopy(model).eval(), "in-training", "bench", weights_sha256="-")
     classifier = build_classifier(
-        frozen,
-        task.classnames,
-        task.templates,
-        precision=precision,
-        cache=False,
-        weights_sha256="in-training",
+        frozen, task.class_prompts, task.templates, precision=precision, cache=False
     )
     loader = make_loader(
-        dataset, _transform(frozen), batch_size=batch_size, workers=workers, device=device
+        dataset, frozen.preprocess, batch_size=batch_size, workers=workers, device=device
     )
     chunks = list(
         encode_chunks(
             frozen, loader, start=0, device=device, precision=precision, skip_corrupt=True
         )
     )
-    features = torch.cat([c["features"] for c in chunks if c["features"].numel()])
-    labels = torch.cat([c["labels"] for c in chunks if c["features"].numel()])
-    result = score(task.metric, logits(features, classifier), labels)
+    embedding = torch.cat([c["embedding"] for c in chunks if c["labels"].numel()])
+    labels = torch.cat([c["labels"] for c in chunks if c["labels"].numel()])
+    result = score(task.metric, logits(embedding, classifier), labels)
     return {
         "task": task.name,
         "split": split,
-        "metric": result.metric,
+        "metric": task.metric,
         "value": result.value,
-        "top1": result.top1,
-        "n": int(features.shape[0]),
+        "top1": result.parts.get("top1"),
+        "n": int(embedding.shape[0]),
         "seconds": round(time.perf_counter() - start, 3),
     }
-
-
-def _transform(model: torch.nn.Module):
-    from bench.models import image_transform
-
-    return image_transform(model.image_resolution)

@@ -105,3 +105,43 @@ def write_future_schema(root: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(d, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
+
+
+# Zero-shot per prompt mode (the ablation): written beside zero-shot.json by write_prompt_modes.
+PROMPT_MODES = {  # model -> mode -> task -> value
+    "ViT-B/32": {
+        "single": {"imagenet": 59.0, "cifar10": 88.9, "cifar100": 63.0},
+        "classname": {"imagenet": 55.5, "cifar10": 86.0, "cifar100": 58.2},
+    },
+    "tiny-vit": {"single": {"imagenet": 1.5, "cifar10": 28.0}},
+}
+PROMPTS = {
+    "single": ["a photo of a {}."],
+    "classname": ["{}"],
+    "ensemble": ["a photo of a {}.", "a blurry photo of a {}."],
+}
+
+
+def prompt_mode_result(model: str, task: str, mode: str, value: float) -> Result:
+    """A zero-shot result of one prompt mode, its ``prompts`` section as the convention says."""
+    prompts = {"classnames": ["a", "b"], "templates": PROMPTS[mode], "mode": mode}
+    return _result(model, task, "zero-shot", value, prompts=prompts)
+
+
+def write_result_as(result: Result, root: str | Path, name: str) -> Path:
+    """Writes ``result`` as ``<root>/<slug>/<task>/<name>.json`` (any file name)."""
+    path = Path(root) / result.model_slug / result.task / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_prompt_modes(root: str | Path) -> Path:
+    """Adds ``zero-shot-single.json`` / ``zero-shot-classname.json`` files (:data:`PROMPT_MODES`)."""
+    for model, modes in PROMPT_MODES.items():
+        for mode, tasks in modes.items():
+            for task, value in tasks.items():
+                r = prompt_mode_result(model, task, mode, value)
+                write_result_as(r, root, f"zero-shot-{mode}")
+    return Path(root)

@@ -81,7 +81,8 @@ def _clip(model, config, name, sha, preprocess, pp_id, tokenize) -> Any:  # noqa
         return model.text_projection(model.text_model(input_ids=ids).pooler_output)
 
     return _library(model, name, sha, preprocess, pp_id, tokenize, encode_text, image_features,
-                    config.projection_dim, config.vision_config.hidden_size)  # fmt: skip
+                    config.projection_dim, config.vision_config.hidden_size,
+                    "pre-projection")  # fmt: skip
 
 
 def _siglip(model, name, sha, preprocess, pp_id, tokenize) -> Any:  # noqa: ANN001
@@ -94,14 +95,15 @@ def _siglip(model, name, sha, preprocess, pp_id, tokenize) -> Any:  # noqa: ANN0
 
     width = model.config.vision_config.hidden_size
     return _library(model, name, sha, preprocess, pp_id, tokenize, encode_text, image_features,
-                    getattr(model.config.text_config, "projection_size", None) or width, width)  # fmt: skip
+                    getattr(model.config.text_config, "projection_size", None) or width, width,
+                    "attention-pool")  # fmt: skip
 
 
 def _library(model, name, sha, preprocess, pp_id, tokenize, encode_text, image_features,  # noqa: ANN001
-             embed_dim, probe_dim) -> Any:  # fmt: skip
+             embed_dim, probe_dim, probe_kind) -> Any:  # fmt: skip
     from bench.models.library import LibraryModel
 
     return LibraryModel(model, name, "hf", weights_sha256=sha, embed_dim=embed_dim,
                         probe_dim=probe_dim, preprocess=preprocess, preprocess_id=pp_id,
                         tokenize=tokenize, encode_text=encode_text,
-                        image_features=image_features)  # fmt: skip
+                        image_features=image_features, probe_kind=probe_kind)  # fmt: skip

@@ -196,6 +196,7 @@ def _native(oc, arch, cfg, sd, name, sha, preprocess, preprocess_id, tokenizer) 
         tokenize=tokenizer,
         encode_text=model.encode_text,
         image_features=image_features,
+        probe_kind="pre-projection" if probe is not emb else "embedding",
     )
 
 

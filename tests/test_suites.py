@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,15 +13,18 @@ import torch
 from eval_fixtures import _one_thread, run_cli, save_tiny  # noqa: F401
 
 from bench.errors import UnknownNameError
-from bench.features import FeatureSet
-from bench.fewshot import mean_std, sample_per_class
-from bench.linear_probe_suite import fit_and_score, run_linear_probe
-from bench.suites import SUITES, leaf_suites
+from bench.features import SplitFeatures
+from bench.protocols.few_shot import mean_std, sample_per_class
+from bench.settings import Settings
+from bench.suites import SUITES, leaf_suites, suite_names
+from bench.suites.linear_probe import run_linear_probe
 
 
 def test_suites_are_a_registry_of_task_lists_and_settings():
-    assert SUITES.names() == ["zero-shot", "linear-probe", "few-shot", "robustness", "all"]
-    assert [s.name for s in leaf_suites(SUITES.get("all"))] == SUITES.names()[:4]
+    leaves = [name for name in suite_names() if SUITES.get(name).runner is not None]
+    assert suite_names()[-1] == "all" and set(suite_names()) == set(SUITES.names())
+    assert [s.name for s in leaf_suites(SUITES.get("all"))] == leaves
+    assert {"zero-shot", "linear-probe", "few-shot", "robustness"} <= set(leaves)
     few = SUITES.get("few-shot")
     assert tuple(few.settings["shots"]) == (1, 2, 4, 8, 16) and len(few.settings["seeds"]) >= 3
     with pytest.raises(UnknownNameError, match="did you mean 'zero-shot'"):
@@ -50,31 +54,13 @@ def test_mean_std():
     assert mean_std([5.0]) == (5.0, 0.0)
 
 
-def _blobs(n_per_class: int, seed: int, classes: int = 4, dim: int = 8) -> FeatureSet:
+def blobs(n_per_class: int, seed: int, classes: int = 4, dim: int = 8) -> SplitFeatures:
+    """Separable synthetic features (probe features 8-d, embedding 3-d) of ``classes`` classes."""
     rng = np.random.default_rng(seed)
     centres = np.random.default_rng(99).normal(size=(classes, dim)) * 2
     y = np.repeat(np.arange(classes), n_per_class)
-    x = centres[y] + rng.normal(size=(len(y), dim))
-    return FeatureSet(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y))
-
-
-def test_fit_and_score_uses_train_val_then_test():
-    out = fit_and_score(_blobs(30, 0), _blobs(10, 1), _blobs(20, 2), "accuracy", device="cpu")
-    assert out.scores.value > 70 and out.C in [c for c, _ in out.search]
-    best = max(s for _, s in out.search)
-    assert dict(map(tuple, out.search))[out.C] == best
-
-
-def test_fit_and_score_multilabel_uses_map():
-    rng = np.random.default_rng(0)
-
-    def split(n: int) -> FeatureSet:
-        y = (rng.random((n, 5)) < 0.3).astype(np.int64)
-        x = y @ (3 * np.eye(5, 8)) + rng.normal(size=(n, 8))
-        return FeatureSet(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y))
-
-    out = fit_and_score(split(150), split(50), split(100), "map_11point", device="cpu")
-    assert 60 < out.scores.value <= 100 and out.scores.top1 is None
+    x = torch.as_tensor(centres[y] + rng.normal(size=(len(y), dim)), dtype=torch.float32)
+    return SplitFeatures(x[:, :3].clone(), x, torch.as_tensor(y))
 
 
 @dataclass
@@ -86,37 +72,51 @@ class _FoldTask:
     probe_folds: int = 2
 
 
-@dataclass
-class _Ctx:
-    """A stand-in for RunContext that serves synthetic features per fold."""
+class _Record(dict):
+    """A result stand-in: a dict whose keys read as attributes too."""
 
-    device: str = "cpu"
+    __getattr__ = dict.__getitem__
+
+
+@dataclass
+class FakeCtx:
+    """A stand-in for RunContext that serves synthetic features per (split, fold)."""
+
+    sizes: dict = field(default_factory=lambda: {"train": 15, "val": 5, "test": 20})
+    settings: Settings = field(default_factory=lambda: Settings.build(device="cpu"))
     written: list = field(default_factory=list)
     asked: list = field(default_factory=list)
 
     def done(self, task: Any, suite: str, shots=None, seed=None):
         return None
 
-    def features(self, task: Any, split: str, fold: int | None = None) -> FeatureSet:
+    def features(self, task: Any, split: str, fold: int | None = None) -> SplitFeatures:
         self.asked.append((split, fold))
         seed = {"train": 0, "val": 1, "test": 2}[split] + 10 * (fold or 0)
-        return _blobs({"train": 15, "val": 5, "test": 20}[split], seed)
+        return blobs(self.sizes[split], seed)
+
+    def check(self, x, what, task, split) -> None:
+        assert torch.isfinite(torch.as_tensor(x)).all(), (what, split)
+
+    def probe_info(self) -> dict:
+        return {"features": "pre-projection", "dim": 8}
 
     def new_result(self, task: Any, suite: str, **fields: Any) -> dict:
-        return {"suite": suite, **fields}
+        return _Record(suite=suite, **fields)
 
     def write(self, result: dict) -> None:
         self.written.append(result)
 
 
 def test_linear_probe_averages_over_predefined_folds():
-    ctx = _Ctx()
+    ctx = FakeCtx()
     run_linear_probe(ctx, [_FoldTask()], SUITES.get("linear-probe"))
     assert ("train", 0) in ctx.asked and ("train", 1) in ctx.asked and ("test", None) in ctx.asked
     [r] = ctx.written
     folds = r["probe"]["folds"]
     assert [f["fold"] for f in folds] == [0, 1]
     assert r["value"] == pytest.approx(np.mean([f["value"] for f in folds]))
+    assert r["probe"]["features"] == "pre-projection" and r["probe"]["dim"] == 8
 
 
 # --- bad input: one line, the valid choices, exit 2 ---------------------------------------
@@ -243,62 +243,90 @@ def test_help_has_examples():
     assert "examples:" in buf.getvalue() and "--skip-corrupt" in buf.getvalue()
 
 
-def test_robustness_suite_writes_each_head_and_skips_when_done(
-    ckpt: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    """The runner's side of the robustness hook (the hook itself is tested with its module)."""
-    from bench import robustness_suite
+# --- protocol steps through the runner ------------------------------------------------------
+
+
+def _wide_vit():
+    """A tiny ViT whose vision width (128) differs from its embedding width (64)."""
+    from bench.models import CLIP, get_config
+
+    torch.manual_seed(0)
+    return CLIP(dataclasses.replace(get_config("tiny-vit"), vision_width=128)).eval()
+
+
+def test_probe_gets_pre_projection_features_of_the_vision_width(tmp_path: Path, monkeypatch):
+    from bench.models.seam import ClipModel
+    from bench.probe import LinearProbe
     from bench.results import read_result
     from bench.suites import run_suite
-
-    calls = []
-
-    def fake_hook(model, features, *, tasks, data_root, device, progress):
-        calls.append(list(tasks))
-        assert callable(features) and model is not None
-        return [
-            robustness_suite.ShiftOutcome(
-                task=t,
-                head=h,
-                metric="accuracy",
-                value=40.0 + i,
-                metrics={"top1": 40.0 + i, "top5": 70.0, "imagenet_subsampled": 60.0},
-                n=50,
-            )  # fmt: skip
-            for i, (t, h) in enumerate(
-                [(t, h) for h in robustness_suite.HEADS for t in ("imagenet", "imagenet_r")]
-            )
-        ]
-
-    monkeypatch.setattr(robustness_suite, "run_robustness", fake_hook)
-    out = tmp_path / "results"
-    summary = run_suite(
-        str(ckpt), "robustness", tasks=["imagenet", "imagenet_r"], out=out, device="cpu",
-        progress=False,
-    )  # fmt: skip
-    assert calls == [["imagenet", "imagenet_r"]] and len(summary.written) == 4
-    r = read_result(out / "tiny" / "imagenet_r" / "robustness-adapt.json")
-    assert r.suite == "robustness-adapt" and r.value == 43.0 and r.top5 == 70.0
-    assert r.metrics["imagenet_subsampled"] == 60.0 and r.split_sizes == {"test": 50}
-    again = run_suite(
-        str(ckpt), "robustness", tasks=["imagenet", "imagenet_r"], out=out, progress=False
-    )
-    assert len(calls) == 1 and again.written == [] and len(again.skipped) == 4
-
-
-@pytest.mark.gpu
-def test_gpu_extraction_matches_cpu():
-    from eval_fixtures import tiny_model
-
-    from bench.features import extract
     from bench.tasks import get_task
 
-    task = get_task("digits")
-    cpu = extract(tiny_model(), task, "val", device="cpu", workers=0, cache=False, progress=False)
-    for precision in ("fp32", "fp16", "bf16"):
-        gpu = extract(
-            tiny_model(), task, "val", device="cuda", precision=precision, workers=2,
-            cache=False, progress=False,
-        )  # fmt: skip
-        tol = 1e-4 if precision == "fp32" else 5e-2
-        torch.testing.assert_close(gpu.features, cpu.features, rtol=tol, atol=tol)
+    seen = []
+    real = LinearProbe.fit
+    monkeypatch.setattr(
+        LinearProbe, "fit", lambda self, X, y, *a, **k: seen.append(X) or real(self, X, y, *a, **k)
+    )
+    model = _wide_vit()
+    run_suite(
+        model, "linear-probe", tasks=["digits"], out=tmp_path, model_name="wide",
+        device="cpu", workers=0, progress=False,
+    )  # fmt: skip
+    x = torch.as_tensor(np.asarray(seen[-1]))
+    assert x.shape == (1080 + 120, 128)
+    # the probe's rows are the class tokens before the projection: times proj, the embedding
+    seam = ClipModel(model, "wide")
+    train = get_task("digits").dataset("train")
+    images = torch.stack([seam.preprocess(train[i][0]) for i in range(16)])
+    with torch.no_grad():
+        embedding = model.encode_image(images)
+    torch.testing.assert_close(x[:16] @ model.visual.proj.detach(), embedding, rtol=1e-4, atol=1e-4)
+    r = read_result(tmp_path / "wide" / "digits" / "linear-probe.json")
+    assert r.probe["features"] == "pre-projection" and r.probe["dim"] == 128
+    assert r.probe["refit"] == "train+val" and r.split_sizes == {
+        "train": 1080,
+        "val": 120,
+        "test": 597,
+    }
+
+
+def _fer_texts(monkeypatch) -> list[str]:
+    from bench.models.seam import ClipModel
+
+    texts: list[str] = []
+    real = ClipModel.tokenize
+    monkeypatch.setattr(ClipModel, "tokenize", lambda self, t: texts.extend(t) or real(self, t))
+    return texts
+
+
+def _expected_fer_prompts() -> set[str]:
+    from bench.tasks import get_task
+
+    fer = get_task("fer2013")
+    multi = [names for names in fer.class_prompts if len(names) > 1]
+    assert multi, "fer2013 has classes with several names"
+    return {t.replace("{}", n) for names in multi for n in names for t in fer.templates}
+
+
+def test_class_synonyms_reach_the_classifier_through_bench_run(ckpt, tmp_path, monkeypatch):
+    from _datasets_fixtures import BUILDERS
+
+    BUILDERS["fer2013"](tmp_path / "data")
+    texts = _fer_texts(monkeypatch)
+    code, _, err = _run(
+        "--model", str(ckpt), "--suite", "zero-shot", "--tasks", "fer2013", "--allow-partial",
+        "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "r"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert _expected_fer_prompts() <= set(texts)
+
+
+def test_class_synonyms_reach_the_training_evaluation(tmp_path, monkeypatch):
+    from _datasets_fixtures import BUILDERS
+    from eval_fixtures import tiny_model
+
+    from bench.train.evaluate import zero_shot_eval
+
+    BUILDERS["fer2013"](tmp_path / "data")
+    texts = _fer_texts(monkeypatch)
+    out = zero_shot_eval(tiny_model(), "fer2013", data_root=str(tmp_path / "data"))
+    assert out["n"] == 1 and _expected_fer_prompts() <= set(texts)

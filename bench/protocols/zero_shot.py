@@ -1,10 +1,11 @@
-"""Zero-shot classification with prompt ensembles, as in the CLIP paper.
+"""The zero-shot classifier with prompt ensembles, as in the CLIP paper: the one builder that
+the suites and ``bench train``'s periodic evaluation use.
 
 For each class, every template is filled with every name of the class (FER2013 has several
-names for some classes), the texts are encoded and L2-normalised, their mean is taken and
-renormalised: that is the class's weight vector. Logits are ``100 * cosine`` between the
-normalised image features and these vectors (OpenAI's notebook,
-``Prompt_Engineering_for_ImageNet.ipynb``).
+names for some classes), the texts are tokenized and encoded through the model seam
+(:class:`bench.models.seam.EvalModel`), L2-normalised, averaged and renormalised: that is the
+class's weight vector. Logits are ``100 * cosine`` between the normalised image embeddings and
+these vectors (OpenAI's notebook, ``Prompt_Engineering_for_ImageNet.ipynb``).
 
 Classifiers are cached like features: the key is the weights' hash, the exact texts and the
 precision; the file holds the full key and is compared on load.
@@ -15,19 +16,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from bench.features import PRECISIONS, STATS, FeatureSet, weights_id
+from bench.features import STATS
 from bench.io import atomic_path, cache_dir
+from bench.models.seam import EvalModel
+from bench.settings import precision_dtype
 
 #: Bump when the classifier's construction changes.
-CLASSIFIER_FORMAT_VERSION = 1
+CLASSIFIER_FORMAT_VERSION = 2  # 2: texts through the model seam's own tokenizer
 
 ClassNames = Sequence[str | Sequence[str]]
 
@@ -47,25 +48,24 @@ def class_texts(classnames: ClassNames, templates: Sequence[str]) -> list[list[s
 
 
 def build_classifier(
-    model: torch.nn.Module,
+    model: EvalModel,
     classnames: ClassNames,
     templates: Sequence[str],
     *,
     precision: str = "fp32",
     batch_size: int = 1024,
     cache: bool = True,
-    weights_sha256: str | None = None,
 ) -> torch.Tensor:
     """The zero-shot classifier: ``[D, C]`` float32 (CPU), one unit column per class.
 
     Args:
-        model: A CLIP model (``encode_text``, ``context_length``) on the device to use.
-        classnames: One name (or sequence of names) per class.
+        model: The model seam (``tokenize``, ``encode_text``, ``weights_sha256``, ``device``).
+        classnames: One name (or sequence of names, every one used) per class: pass
+            ``task.class_prompts``.
         templates: Prompt templates with one ``{}``.
         precision: Autocast precision for the text tower (``fp32``, ``fp16``, ``bf16``).
         batch_size: Texts per forward pass.
         cache: Read and write ``<cache>/classifiers/``.
-        weights_sha256: The weights' hash if known (else hashed from the state dict).
 
     Returns:
         The class weight matrix, each column L2-normalised.
@@ -73,7 +73,7 @@ def build_classifier(
     texts = class_texts(classnames, templates)
     spec = {
         "format": CLASSIFIER_FORMAT_VERSION,
-        "weights_sha256": weights_sha256 or weights_id(model),
+        "weights_sha256": model.weights_sha256,
         "texts_sha256": hashlib.sha256(json.dumps(texts).encode()).hexdigest(),
         "precision": precision,
     }
@@ -89,19 +89,18 @@ def build_classifier(
 
 
 def _encode_classes(
-    model: torch.nn.Module, texts: list[list[str]], *, precision: str, batch_size: int
+    model: EvalModel, texts: list[list[str]], *, precision: str, batch_size: int
 ) -> torch.Tensor:
     """Per class: encode, normalise, average, renormalise; batched across classes."""
-    from bench.models import tokenize
-
-    device = next(model.parameters()).device
+    device = model.device
     flat = [t for class_t in texts for t in class_t]
     owner = torch.tensor([c for c, class_t in enumerate(texts) for _ in class_t], device=device)
     sums = None
-    autocast = torch.autocast(device.type, dtype=PRECISIONS[precision], enabled=precision != "fp32")
+    dtype = precision_dtype(precision)
+    autocast = torch.autocast(device.type, dtype=dtype, enabled=precision != "fp32")
     with torch.inference_mode():
         for i in range(0, len(flat), batch_size):
-            tokens = tokenize(flat[i : i + batch_size], model.context_length, truncate=True)
+            tokens = model.tokenize(flat[i : i + batch_size])
             with autocast:
                 emb = model.encode_text(tokens.to(device)).float()
             emb = emb / emb.norm(dim=-1, keepdim=True)
@@ -135,46 +134,8 @@ def _load(path: Path, spec: dict[str, Any]) -> torch.Tensor | None:
         return None
 
 
-def logits(features: torch.Tensor, classifier: torch.Tensor) -> torch.Tensor:
-    """``100 * cosine`` between image features ``[N, D]`` and class columns ``[D, C]``."""
-    f = features.float()
+def logits(embedding: torch.Tensor, classifier: torch.Tensor) -> torch.Tensor:
+    """``100 * cosine`` between image embeddings ``[N, D]`` and class columns ``[D, C]``."""
+    f = embedding.float()
     f = f / f.norm(dim=-1, keepdim=True)
     return 100.0 * f @ classifier.to(f.device, torch.float32)
-
-
-@dataclass(frozen=True)
-class Scores:
-    """A task's metric on some scores, with top-1/top-5 where they apply (percent).
-
-    ``parts`` holds the metric's named parts from ``bench.metrics.compute_details``.
-    """
-
-    metric: str
-    value: float
-    top1: float | None
-    top5: float | None
-    parts: dict[str, float] = field(default_factory=dict)
-
-
-def score(metric: str, scores: torch.Tensor | np.ndarray, labels: torch.Tensor) -> Scores:
-    """The task's metric plus top-1 and top-5 accuracy.
-
-    Top-1/top-5 are ``None`` for multi-label tasks; top-5 is ``None`` with fewer than 6
-    classes (it would be trivially 100).
-    """
-    from bench import metrics
-
-    s = scores.detach().float().cpu().numpy() if isinstance(scores, torch.Tensor) else scores
-    y = labels.cpu().numpy()
-    parts = {k: float(v) for k, v in metrics.compute_details(metric, s, y).items()}
-    value = parts[metrics.get_metric(metric).name]
-    if y.ndim != 1:
-        return Scores(metric, value, None, None, parts)
-    top1 = float(metrics.topk_accuracy(s, y, 1))
-    top5 = float(metrics.topk_accuracy(s, y, 5)) if s.shape[1] > 5 else None
-    return Scores(metric, value, top1, top5, parts)
-
-
-def evaluate(task: Any, test: FeatureSet, classifier: torch.Tensor) -> Scores:
-    """Zero-shot scores of a task's test features."""
-    return score(task.metric, logits(test.features, classifier), test.labels)

@@ -3,16 +3,20 @@
 1. **Data**: synthetic captioned digits (:mod:`bench.train.synthetic`), written as a CSV of
    image paths and captions, the format ``bench train`` reads.
 2. **Training**: a tiny CLIP (``tiny-digits`` training config) with :func:`bench.train.loop.train`.
-3. **Evaluation**: every suite (:func:`bench.suites.run_suite` with ``all``) on scikit-learn's
-   real digits, and on shifted digits where such a task is registered (see
-   :data:`SHIFTED_TASKS`), into ``<out>/results/``.
-4. **Report**: :func:`bench.report.build_report` writes tables and plots into ``<out>``, and
+3. **Evaluation**: every suite (:func:`bench.suites.run_suite` with ``all``: zero-shot, linear
+   probe, few-shot) on scikit-learn's real digits and on ``digits_shifted``, into
+   ``<out>/results/``; then zero-shot with the single prompt and the bare class name (the prompt
+   ablation) where the suites support prompt modes.
+4. **Robustness**: :mod:`bench.demo.robustness` fits a baseline over small supervised models and
+   draws the tiny CLIP against it (the paper's Figure 13 in miniature).
+5. **Report**: :func:`bench.report.build_report` writes tables and plots into ``<out>``, and
    ``demo.md`` / ``demo.json`` summarise the run (accuracies, wall times).
 """
 
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import os
 import platform
@@ -21,13 +25,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.demo import robustness as demo_robustness
 from bench.io import atomic_write_json, atomic_write_text
 
 DEFAULT_OUT = Path("reports/demo")
 MODEL_NAME = "tiny-clip-demo"
 EVAL_TASK = "digits"
 # Shifted versions of the digits for the robustness view, evaluated when registered.
-SHIFTED_TASKS = ("digits_shifted",)
+SHIFTED_TASKS = (demo_robustness.SHIFTED,)
+ABLATION_MODES = ("single", "classname")  # besides the default ensemble
 GENERATOR_VERSION = 2  # bump when bench.train.synthetic changes what it draws
 
 
@@ -60,6 +66,10 @@ class DemoSummary:
     few_shot: dict[str, dict[int, float]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     missing_shift_tasks: list[str] = field(default_factory=list)
+    prompt_modes: dict[str, dict[str, float]] = field(default_factory=dict)
+    effective_robustness: float | None = None
+    baseline_models: int = 0
+    robustness_plot: str = ""
     report: str = ""
     machine: str = ""
 
@@ -150,6 +160,49 @@ def evaluate(checkpoint: Path, out: Path, tasks: list[str], suites: str, progres
     )
 
 
+def prompt_modes_supported() -> bool:
+    """Whether :func:`bench.suites.run_suite` takes ``prompts=`` (ensemble, single, classname)."""
+    from bench.suites import run_suite
+
+    return "prompts" in inspect.signature(run_suite).parameters
+
+
+def evaluate_prompt_modes(checkpoint: Path, out: Path, tasks: list[str], progress: bool) -> bool:
+    """Zero-shot with the single prompt and the bare class name, beside the ensemble's results.
+
+    Returns whether they ran. TODO(lead): this runs once the core's ``run_suite`` takes
+    ``prompts=`` (``bench run --prompts``); until then the demo says the ablation was not run.
+    """
+    if not prompt_modes_supported():
+        return False
+    from bench.suites import run_suite
+
+    for mode in ABLATION_MODES:
+        run_suite(
+            str(checkpoint), "zero-shot", tasks=tasks, out=out / "results",
+            model_name=MODEL_NAME, device="cpu", workers=0, batch_size=256, force=True,
+            progress=progress, prompts=mode,
+        )  # fmt: skip
+    return True
+
+
+def robustness_view(out: Path, summary: DemoSummary, seed: int) -> None:
+    """Fits the supervised baseline and draws the zero-shot CLIP against it (Figure 13)."""
+    clean = summary.zero_shot.get(demo_robustness.CLEAN)
+    shifted = summary.zero_shot.get(demo_robustness.SHIFTED)
+    if clean is None or shifted is None:
+        return
+    points = demo_robustness.baseline_points(seed)
+    clip = {"tiny CLIP, zero-shot": (clean, shifted)}
+    paths = demo_robustness.plot(points, clip, out / "plots" / "demo-effective-robustness", seed)
+    summary.effective_robustness = round(
+        demo_robustness.effective_robustness(points, clean, shifted), 2
+    )
+    summary.baseline_models = len(points)
+    summary.robustness_plot = paths[0].relative_to(out).as_posix()
+    atomic_write_json(out / "robustness" / "baseline.json", demo_robustness.as_dicts(points))
+
+
 def collect_numbers(results_dir: Path, summary: DemoSummary) -> None:
     """Fills the summary's accuracies from the result files."""
     from bench.results import load_results
@@ -161,6 +214,13 @@ def collect_numbers(results_dir: Path, summary: DemoSummary) -> None:
             summary.linear_probe[r.task] = round(r.value, 2)
         elif r.suite == "few-shot" and r.seed is None and r.shots is not None:
             summary.few_shot.setdefault(r.task, {})[r.shots] = round(r.value, 2)
+        if r.suite == "zero-shot":
+            mode = (r.prompts or {}).get("mode", "ensemble")
+            summary.prompt_modes.setdefault(mode, {})[r.task] = round(r.value, 2)
+    if set(summary.prompt_modes) == {"ensemble"}:
+        summary.prompt_modes = {}
+    ensemble = summary.prompt_modes.get("ensemble", summary.zero_shot)
+    summary.zero_shot = dict(ensemble)
 
 
 def _markdown(s: DemoSummary) -> str:
@@ -168,8 +228,9 @@ def _markdown(s: DemoSummary) -> str:
         "# bench demo",
         "",
         f"A tiny CLIP trained for {s.steps} steps on {s.images} synthetic captioned digit images "
-        "(drawn in code with fonts and pen strokes, never the test images), then evaluated on scikit-learn's real "
-        "handwritten digits. Chance is 10%.",
+        "(drawn in code with fonts and pen strokes, never the test images), then evaluated on "
+        "scikit-learn's real handwritten digits and on `digits_shifted` (the same test images "
+        "rotated and noised). Chance is 10%. Every view of a real run, in miniature:",
         "",
         "| task | zero-shot | linear probe |",
         "|---|---|---|",
@@ -180,31 +241,48 @@ def _markdown(s: DemoSummary) -> str:
     for task, curve in s.few_shot.items():
         points = ", ".join(f"{k}: {_pct(v)}" for k, v in sorted(curve.items()))
         lines += ["", f"Few-shot on {task} (shots per class: accuracy): {points}."]
-    shifted = [t for t in SHIFTED_TASKS if t in s.zero_shot]
-    for task in shifted:
-        clean, moved = s.zero_shot.get("digits"), s.zero_shot.get(task)
-        if clean is not None and moved is not None:
-            lines += [
-                "",
-                f"Robustness view: under the shift ({task}: the same test images rotated and "
-                f"noised) zero-shot accuracy goes from {_pct(clean)} to {_pct(moved)} "
-                f"({moved - clean:+.1f} points).",
-            ]
+    lines += ["", *_ablation_lines(s), "", *_robustness_lines(s)]
     if s.missing_shift_tasks:
-        lines += [
-            "",
-            "Shifted digits (robustness view): no shifted digits task is registered "
-            f"({', '.join(s.missing_shift_tasks)}), so only the real digits were scored.",
-        ]
+        lines += ["", f"Not registered, so not scored: {', '.join(s.missing_shift_tasks)}."]
     times = ", ".join(f"{k} {v:.0f} s" for k, v in s.seconds.items())
     lines += [
         "",
         f"Wall time: {times} ({s.machine}).",
         "",
-        f"Tables and plots: [index.md]({s.report}). Checkpoint: `{s.checkpoint}` "
-        "(`bench run --model <it>` evaluates it again).",
+        f"Tables and plots (zero-shot, linear probe, few-shot curves, zero-shot vs linear probe"
+        f"{', prompt ablation' if s.prompt_modes else ''}): [index.md]({s.report}). "
+        f"Checkpoint: `{s.checkpoint}` (`bench run --model <it>` evaluates it again).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _ablation_lines(s: DemoSummary) -> list[str]:
+    if not s.prompt_modes:
+        return [
+            "Prompt ablation: not run (this bench's suites take no prompt mode yet; "
+            "`bench run --prompts single|classname` adds it)."
+        ]
+    lines = ["Prompt ablation (zero-shot):", "", "| task | " + " | ".join(s.prompt_modes) + " |"]
+    lines.append("|---|" + "---|" * len(s.prompt_modes))
+    for task in s.tasks:
+        lines.append(
+            f"| {task} | " + " | ".join(_pct(m.get(task)) for m in s.prompt_modes.values()) + " |"
+        )
+    return lines
+
+
+def _robustness_lines(s: DemoSummary) -> list[str]:
+    if s.effective_robustness is None:
+        return ["Robustness view: not drawn (zero-shot on digits or digits_shifted is missing)."]
+    clean, moved = s.zero_shot["digits"], s.zero_shot["digits_shifted"]
+    return [
+        f"Robustness view ([plot]({s.robustness_plot})): the paper's Figure 13 in miniature. "
+        f"Zero-shot accuracy goes from {_pct(clean)} on digits to {_pct(moved)} on "
+        f"digits_shifted. The baseline is a logit-space line fitted over {s.baseline_models} "
+        "small supervised models (logistic regressions and MLPs on the pixels, trained on the "
+        "clean digits at several sizes); the tiny CLIP's effective robustness (its shifted "
+        f"accuracy minus the baseline's prediction) is {s.effective_robustness:+.1f} points.",
+    ]
 
 
 def _pct(value: float | None) -> str:
@@ -235,34 +313,38 @@ def run_demo(
         seconds[name] = round(now - clock, 1)
         clock = now
 
-    _say(progress, f"[1/4] drawing {settings.images} captioned digits into {out / 'data'}")
+    _say(progress, f"[1/5] drawing {settings.images} captioned digits into {out / 'data'}")
     data = write_data(out / "data", settings.images, settings.seed)
     phase("data")
-    _say(progress, "[2/4] training a tiny CLIP on them")
+    _say(progress, "[2/5] training a tiny CLIP on them")
     trained = train_model(data, out, settings, progress)
     phase("train")
     shifted, missing = available_shift_tasks()
     tasks = [EVAL_TASK, *shifted]
-    _say(progress, f"[3/4] evaluating ({settings.suites}) on {', '.join(tasks)}")
+    _say(progress, f"[3/5] evaluating ({settings.suites}) on {', '.join(tasks)}")
     evaluate(trained.checkpoint, out, tasks, settings.suites, progress)
+    evaluate_prompt_modes(trained.checkpoint, out, tasks, progress)
     phase("evaluate")
-    _say(progress, f"[4/4] writing the report to {out}")
-    build_report(out / "results", out)
-    phase("report")
-    seconds["total"] = round(sum(seconds.values()), 1)
     summary = DemoSummary(
         out=str(out),
         checkpoint=str(trained.checkpoint),
         steps=trained.step,
         images=settings.images,
         tasks=tasks,
-        seconds=seconds,
         missing_shift_tasks=missing,
         report="index.md",
         machine=f"{platform.machine()}, {os.cpu_count()} cores; training on "
         f"{training_threads(settings)} torch thread(s) + {settings.workers} loader worker(s)",
     )
     collect_numbers(out / "results", summary)
+    _say(progress, "[4/5] fitting the supervised baseline for the robustness view")
+    robustness_view(out, summary, settings.seed)
+    phase("robustness")
+    _say(progress, f"[5/5] writing the report to {out}")
+    build_report(out / "results", out)
+    phase("report")
+    seconds["total"] = round(sum(seconds.values()), 1)
+    summary.seconds = seconds
     atomic_write_text(out / "demo.md", _markdown(summary))
     atomic_write_json(out / "demo.json", asdict(summary))
     return summary

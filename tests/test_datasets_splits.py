@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from bench.datasets._splits import IndexView, seeded_order, stratified_split
 from bench.errors import BenchError
 from bench.tasks import get_task
-from bench.tasks.splits import IndexView, seeded_order, stratified_split
 from bench.tasks.task import Source, ValSpec
 
 

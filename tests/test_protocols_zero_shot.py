@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from eval_fixtures import _one_thread, tiny_model  # noqa: F401
 
-from bench import features, zeroshot
-from bench.features import FeatureSet
+from bench import features
 from bench.models import tokenize
+from bench.models.seam import ClipModel
+from bench.protocols import zero_shot as zeroshot
 from bench.tasks import get_task
+
+
+def seam(model) -> ClipModel:
+    return ClipModel(model, "tiny", "bench")
 
 
 def _by_hand(model, classnames, templates) -> torch.Tensor:
@@ -31,13 +35,13 @@ def test_classifier_averages_every_name_and_template():
     classnames = ["cat", ("dog", "puppy", "hound"), "bird"]
     templates = ["a photo of a {}.", "a drawing of a {}.", "{} in the wild."]
     # batch_size 4 splits classes across batches, exercising the per-class accumulation
-    got = zeroshot.build_classifier(model, classnames, templates, batch_size=4, cache=False)
+    got = zeroshot.build_classifier(seam(model), classnames, templates, batch_size=4, cache=False)
     want = _by_hand(model, classnames, templates)
     assert got.shape == (model.embed_dim, 3)
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(got.norm(dim=0), torch.ones(3))
     # a class's synonyms matter: dropping them changes that column only
-    single = zeroshot.build_classifier(model, ["cat", "dog", "bird"], templates, cache=False)
+    single = zeroshot.build_classifier(seam(model), ["cat", "dog", "bird"], templates, cache=False)
     assert not torch.allclose(single[:, 1], got[:, 1])
     torch.testing.assert_close(single[:, [0, 2]], got[:, [0, 2]])
 
@@ -56,11 +60,11 @@ def test_task_with_several_names_per_class_uses_them_all():
 def test_classifier_cache_is_keyed_by_weights_and_texts():
     model = tiny_model()
     features.STATS.clear()
-    a = zeroshot.build_classifier(model, ["x", "y"], ["a {}."])
-    b = zeroshot.build_classifier(model, ["x", "y"], ["a {}."])
+    a = zeroshot.build_classifier(seam(model), ["x", "y"], ["a {}."])
+    b = zeroshot.build_classifier(seam(model), ["x", "y"], ["a {}."])
     assert features.STATS["classifier_cache_hits"] == 1 and torch.equal(a, b)
-    zeroshot.build_classifier(model, ["x", "y"], ["the {}."])
-    zeroshot.build_classifier(tiny_model(seed=1), ["x", "y"], ["a {}."])
+    zeroshot.build_classifier(seam(model), ["x", "y"], ["the {}."])
+    zeroshot.build_classifier(seam(tiny_model(seed=1)), ["x", "y"], ["a {}."])
     assert features.STATS["classifier_cache_hits"] == 1
 
 
@@ -73,31 +77,13 @@ def test_logits_are_100_times_cosine():
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-4)
 
 
-def test_scores_metric_top1_top5():
-    rng = np.random.default_rng(0)
-    scores = torch.as_tensor(rng.normal(size=(200, 10)), dtype=torch.float32)
-    labels = torch.as_tensor(rng.integers(0, 10, 200))
-    s = zeroshot.score("accuracy", scores, labels)
-    order = np.argsort(-scores.numpy(), axis=1)
-    assert s.top1 == pytest.approx(100 * np.mean(order[:, 0] == labels.numpy()))
-    assert s.top5 == pytest.approx(100 * np.mean((order[:, :5] == labels.numpy()[:, None]).any(1)))
-    assert s.value == pytest.approx(s.top1)
-    per_class = zeroshot.score("mean_per_class_accuracy", scores, labels)
-    want = np.mean([np.mean(order[labels.numpy() == c, 0] == c) for c in range(10)]) * 100
-    assert per_class.value == pytest.approx(want)
-    # few classes: no top-5; multi-label: neither
-    assert zeroshot.score("accuracy", scores[:, :4], labels % 4).top5 is None
-    multi = torch.as_tensor(rng.integers(0, 2, (200, 10)))
-    m = zeroshot.score("map_11point", scores, multi)
-    assert m.top1 is None and m.top5 is None and 0 <= m.value <= 100
-
-
-def test_evaluate_on_features_matches_logits():
-    model = tiny_model()
+def test_classifier_runs_at_the_given_precision(monkeypatch: pytest.MonkeyPatch):
+    """The text tower runs under autocast at the run's precision (bf16 differs from fp32)."""
+    model = seam(tiny_model())
     task = get_task("digits")
-    clf = zeroshot.build_classifier(model, task.class_prompts, task.templates, cache=False)
-    torch.manual_seed(1)
-    feats = FeatureSet(torch.randn(30, model.embed_dim), torch.arange(30) % 10)
-    s = zeroshot.evaluate(task, feats, clf)
-    pred = zeroshot.logits(feats.features, clf).argmax(1)
-    assert s.top1 == pytest.approx(100 * (pred == feats.labels).float().mean().item())
+    fp32 = zeroshot.build_classifier(model, task.class_prompts, task.templates, cache=False)
+    bf16 = zeroshot.build_classifier(
+        model, task.class_prompts, task.templates, precision="bf16", cache=False
+    )
+    assert not torch.equal(fp32, bf16)
+    torch.testing.assert_close(fp32, bf16, rtol=0.1, atol=0.05)

@@ -1,0 +1,101 @@
+"""FairFace (Kärkkäinen and Joo, 2021), its validation set in the official layout.
+
+On disk (``fairface-img-margin025-trainval.zip`` and ``fairface_label_val.csv`` from the
+FairFace repository, unpacked side by side)::
+
+    <root>/fairface_label_val.csv     # file,age,gender,race,service_test
+    <root>/val/1.jpg ...              # 10,954 face crops (margin 0.25)
+
+The validation set is the task's ``test`` split (the paper probes the validation images).
+Items are ``(image, race index)`` (the task's classes are :data:`RACES` in this order); the dataset also carries
+``.race``, ``.gender`` and ``.age`` (one index per item into :data:`RACES`, :data:`GENDERS`,
+:data:`AGES`), read from the CSV without decoding images.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from bench.datasets._common import LazyDataset, check_fold, check_split, file_dataset, require
+from bench.errors import DataMissingError
+
+SPLITS = ("test",)
+OFFICIAL_VAL = False
+LABELS_CSV = "fairface_label_val.csv"
+RACES = (
+    "White",
+    "Black",
+    "Latino_Hispanic",
+    "East Asian",
+    "Southeast Asian",
+    "Indian",
+    "Middle Eastern",
+)
+GENDERS = ("Male", "Female")
+AGES = ("0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70")
+COLUMNS = ("file", "age", "gender", "race")
+MANUAL = (
+    "download fairface-img-margin025-trainval.zip and fairface_label_val.csv from "
+    "https://github.com/joojs/fairface (Google Drive links in its README), unzip the images so "
+    "that <data root>/fairface/val/1.jpg exists, and put fairface_label_val.csv beside val/"
+)
+
+
+def _index(value: str, allowed: tuple[str, ...], column: str, where: str, line: int) -> int:
+    if value not in allowed:
+        raise DataMissingError(
+            f"{where} line {line}: {column} {value!r} is not a FairFace value "
+            f"({', '.join(allowed)}); the file is not FairFace's official label CSV"
+        )
+    return allowed.index(value)
+
+
+def read_labels(path: Path) -> list[dict[str, Any]]:
+    """Rows of ``fairface_label_val.csv`` as ``{file, race, gender, age}`` (indices).
+
+    Raises:
+        DataMissingError: a missing column or a value outside FairFace's categories.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing_cols = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if missing_cols:
+                raise DataMissingError(
+                    f"{path} has no column(s) {', '.join(missing_cols)} (found "
+                    f"{', '.join(reader.fieldnames or [])}); use FairFace's fairface_label_val.csv"
+                )
+            rows = []
+            for line, row in enumerate(reader, start=2):
+                rows.append(
+                    {
+                        "file": row["file"],
+                        "race": _index(row["race"], RACES, "race", str(path), line),
+                        "gender": _index(row["gender"], GENDERS, "gender", str(path), line),
+                        "age": _index(row["age"], AGES, "age", str(path), line),
+                    }
+                )
+    except UnicodeDecodeError as e:
+        raise DataMissingError(f"{path} is not UTF-8 text ({e}); use FairFace's CSV") from e
+    return rows
+
+
+def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> LazyDataset:
+    """FairFace's validation images as the ``test`` split."""
+    check_split(task, split, SPLITS)
+    check_fold(task, fold)
+    root = Path(root)
+    require(task, root / LABELS_CSV, root / "val", manual=MANUAL)
+    rows = read_labels(root / LABELS_CSV)
+    ds = file_dataset([root / r["file"] for r in rows], [r["race"] for r in rows])
+    ds.race = [r["race"] for r in rows]
+    ds.gender = [r["gender"] for r in rows]
+    ds.age = [r["age"] for r in rows]
+    return ds
+
+
+def is_present(task: Any, root: str | Path, **_: Any) -> bool:
+    root = Path(root)
+    return (root / LABELS_CSV).is_file() and (root / "val").is_dir()

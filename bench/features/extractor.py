@@ -1,0 +1,206 @@
+"""One split's features: from the verified cache, or extracted (resumably) and cached.
+
+Per split, in order: the dataset is opened (no image decoded), its size is compared with the
+task file's, its files are fingerprinted for the cache key, the features come from the cache
+or from the model, and they are checked to be finite. The metric's side data (e.g. VOC's
+``difficult`` flags) is read from the dataset and aligned with the features' rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from bench.errors import BenchError, CorruptImageError, IncompleteDataError
+from bench.features import encode
+from bench.features.cache import STATS, FeatureCache, feature_key, files_fingerprint
+from bench.finite import check_finite
+from bench.settings import Settings
+
+
+@dataclass
+class SplitFeatures:
+    """Features of one split.
+
+    Attributes:
+        embedding: ``[N, embed_dim]`` float32 joint-space image embeddings (zero-shot).
+        probe: ``[N, probe_dim]`` float32 probe features (``EvalModel.image_features()[1]``).
+        labels: ``[N]`` int64 class indices, or ``[N, C]`` multi-hot for multi-label tasks.
+        side: Per-item side data the task's metric needs (``Metric.needs``), aligned with rows.
+        skipped: Corrupt images skipped (``skip_corrupt``); they have no row.
+        skipped_files: Their paths.
+        n_found: Items the split has on disk.
+        n_expected: Items the task file expects (``None``: unknown).
+        partial: ``n_found != n_expected``, evaluated because ``allow_partial`` was set.
+        key: The cache key.
+    """
+
+    embedding: torch.Tensor
+    probe: torch.Tensor
+    labels: torch.Tensor
+    side: dict[str, Any] = field(default_factory=dict)
+    skipped: int = 0
+    skipped_files: list[str] = field(default_factory=list)
+    n_found: int = 0
+    n_expected: int | None = None
+    partial: bool = False
+    key: str = ""
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def subset(self, idx: Sequence[int] | np.ndarray | torch.Tensor) -> SplitFeatures:
+        """The rows ``idx`` (side data of per-row tensors follows; other side data is dropped)."""
+        t = torch.as_tensor(np.asarray(idx), dtype=torch.long)
+        side = {k: v[t] for k, v in self.side.items() if _per_row(v, len(self))}
+        return SplitFeatures(
+            self.embedding[t], self.probe[t], self.labels[t], side, self.skipped,
+            list(self.skipped_files), self.n_found, self.n_expected, self.partial, self.key,
+        )  # fmt: skip
+
+
+def _per_row(value: Any, n: int) -> bool:
+    return isinstance(value, torch.Tensor | np.ndarray) and len(value) == n
+
+
+def check_size(task: Any, split: str, n_found: int, allow_partial: bool) -> int | None:
+    """The expected size of ``split``; raises on a mismatch unless ``allow_partial``.
+
+    Raises:
+        IncompleteDataError: naming the expected and found counts and the fix.
+    """
+    expected = task.expected_sizes().get(split)
+    if expected is not None and n_found != expected and not allow_partial:
+        raise IncompleteDataError(
+            f"task {task.name!r} split {split!r}: found {n_found} items, the task file expects "
+            f"{expected}; the data is incomplete: fetch it again (`bench download {task.name}` "
+            "or its manual steps), or pass --allow-partial to evaluate what is there, marked "
+            "partial"
+        )
+    return expected
+
+
+def side_data(task: Any, dataset: Any, kept: torch.Tensor) -> dict[str, Any]:
+    """The per-item data the task's metric needs, read from the dataset's attributes.
+
+    Per-item tensors are restricted to ``kept`` (rows of skipped corrupt images go).
+
+    Raises:
+        BenchError: side data that is not per item cannot be aligned with skipped images.
+    """
+    from bench.metrics import get_metric
+
+    side: dict[str, Any] = {}
+    complete = len(kept) == len(dataset)
+    for name in get_metric(task.metric).needs:
+        if not hasattr(dataset, name):
+            continue
+        value = getattr(dataset, name)
+        if complete:
+            side[name] = value
+        elif _per_row(value, len(dataset)):
+            side[name] = value[kept.numpy() if isinstance(value, np.ndarray) else kept]
+        else:
+            raise BenchError(
+                f"task {task.name!r}: metric {task.metric!r} needs {name!r} for every item, "
+                "which cannot be matched to a split with skipped corrupt images; repair the "
+                "files named by --skip-corrupt and run without it"
+            )
+    return side
+
+
+def extract(
+    model: Any, task: Any, split: str, settings: Settings, *, fold: int | None = None
+) -> SplitFeatures:
+    """Image features of one split of a task, from the cache or extracted (and cached).
+
+    Args:
+        model: A :class:`bench.models.seam.EvalModel`.
+        task: A :class:`bench.tasks.Task`.
+        split: ``train``, ``val`` or ``test``.
+        settings: The run's settings (device, precision, batch size, workers, data root,
+            skip_corrupt, force / refresh_features, allow_partial, progress).
+        fold: The fold for tasks with ``probe_folds > 1`` (stl10).
+
+    Returns:
+        The split's :class:`SplitFeatures` (embedding and probe features, labels, side data).
+
+    Raises:
+        IncompleteDataError: the split's size differs from the task file's (no allow_partial).
+        CorruptImageError: an image does not decode and ``skip_corrupt`` is off.
+        NonFiniteError: a feature value is NaN or Inf.
+        DataMissingError: the task's data is not on disk.
+    """
+    dataset = task.dataset(split, root=settings.data_root, fold=fold)
+    n_expected = check_size(task, split, len(dataset), settings.allow_partial)
+    key, spec = feature_key(
+        weights_sha256=model.weights_sha256, task=task, split=split, fold=fold,
+        preprocess=model.preprocess_id, precision=settings.precision,
+        files=files_fingerprint(dataset), probe_kind=model.probe_kind,
+    )  # fmt: skip
+    store = FeatureCache()
+    fresh = settings.force or settings.refresh_features
+    found = None if fresh else store.load(key, spec)
+    if found is not None:
+        tensors, skipped = found[0], list(found[1].get("skipped_files", []))
+        if skipped and not settings.skip_corrupt:
+            raise CorruptImageError(skipped[0], "skipped by an earlier --skip-corrupt run")
+        STATS["cache_hits"] += 1
+    else:
+        STATS["cache_misses"] += 1
+        desc = f"{task.name}/{split}" + ("" if fold is None else f"/fold{fold}")
+        chunks = _run_chunks(model, dataset, store, key, spec, settings, desc=desc, fresh=fresh)
+        tensors, skipped = encode.concat_chunks(chunks)
+    where = {"model": model.name, "task": task.name, "split": split}
+    check_finite(tensors["embedding"], what="image embedding", **where)
+    check_finite(tensors["probe"], what="probe feature", **where)
+    if found is None:
+        store.save(key, spec, tensors, skipped)
+    return SplitFeatures(
+        tensors["embedding"], tensors["probe"], tensors["labels"],
+        side_data(task, dataset, tensors["indices"]), len(skipped), skipped,
+        len(dataset), n_expected, n_expected is not None and len(dataset) != n_expected, key,
+    )  # fmt: skip
+
+
+def _run_chunks(
+    model: Any,
+    dataset: Any,
+    store: FeatureCache,
+    key: str,
+    spec: dict[str, Any],
+    settings: Settings,
+    *,
+    desc: str,
+    fresh: bool,
+) -> list[dict[str, Any]]:
+    """The chunks of a whole split: those saved by an earlier run (unless ``fresh``), then
+    the rest, each saved as it completes."""
+    chunks = [] if fresh else store.load_chunks(key, spec)
+    skipped_before = [f for c in chunks for f in c["skipped_files"]]
+    if skipped_before and not settings.skip_corrupt:
+        raise CorruptImageError(skipped_before[0], "skipped by an earlier --skip-corrupt run")
+    start = chunks[-1]["end"] if chunks else 0
+    STATS["resumed_images"] += start
+    if model.device != settings.device:
+        model.to(settings.device)
+    loader = encode.make_loader(
+        dataset, model.preprocess, start=start, batch_size=settings.batch_size,
+        workers=settings.workers, device=settings.device,
+    )  # fmt: skip
+    bar = tqdm(total=len(dataset), initial=start, desc=desc, unit="img",
+               disable=not settings.progress)  # fmt: skip
+    with bar:
+        for chunk in encode.encode_chunks(
+            model, loader, start=start, device=settings.device, precision=settings.precision,
+            skip_corrupt=settings.skip_corrupt, on_batch=bar.update,
+        ):  # fmt: skip
+            STATS["extracted_images"] += chunk["end"] - chunk["start"]
+            store.save_chunk(key, spec, chunk)
+            chunks.append(chunk)
+    return chunks

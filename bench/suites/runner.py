@@ -1,0 +1,181 @@
+"""The runner behind ``bench run`` and ``bench demo``: resolve the tasks, check the results
+folder, run each leaf suite, and record per task what failed without stopping the others."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.errors import BenchError
+from bench.models.seam import EvalModel
+from bench.results import ResultFileError, load_results, model_slug
+from bench.settings import Settings
+from bench.suites.base import SUITES, Suite
+from bench.suites.context import ModelSpec, RunContext, RunSummary
+from bench.suites.models import model_spec
+
+
+class ResultsFolderError(BenchError):
+    """The results folder of this model's name holds another model's results.
+
+    Attributes:
+        suggested_name: A ``--name`` under which this model's results would not collide.
+    """
+
+    def __init__(self, message: str, suggested_name: str) -> None:
+        self.suggested_name = suggested_name
+        super().__init__(message)
+
+
+def resolve_tasks(tasks: Sequence[str] | None, tag: str | None) -> list[Any] | None:
+    """``--tasks`` or ``--tag`` as tasks; ``None`` when neither is given (suite defaults).
+
+    Raises:
+        UnknownNameError: an unknown task name (with close matches).
+        BenchError: both given, an empty task list (``--tasks ''`` or ``','``), or an
+            unknown tag.
+    """
+    from bench.tasks import get_task, list_tasks
+
+    if tasks is not None and tag:
+        raise BenchError("pass either --tasks or --tag, not both")
+    if tasks is not None:
+        names = list(dict.fromkeys(t.strip() for t in tasks if t.strip()))
+        if not names:
+            raise BenchError(
+                f"--tasks {','.join(tasks)!r} names no task; give comma-separated task names "
+                "(list them with `bench tasks`), or leave --tasks out for the suite's tasks"
+            )
+        return [get_task(n) for n in names]
+    if tag:
+        return list_tasks(tag)
+    return None
+
+
+def leaf_suites(suite: Suite) -> list[Suite]:
+    """A composite suite's members (recursively), or the suite itself."""
+    if not suite.members:
+        return [suite]
+    return [leaf for m in suite.members for leaf in leaf_suites(SUITES.get(m))]
+
+
+def tasks_for(
+    suite: Suite, explicit: list[Any] | None, summary: RunSummary, strict: bool
+) -> list[Any]:
+    """The tasks a leaf suite runs: the explicit ones it accepts, else its defaults.
+
+    Raises:
+        BenchError: with ``strict`` (the suite was asked for by name), for a task the suite
+            cannot run, naming what the suite needs.
+    """
+    from bench.tasks import list_tasks
+
+    if explicit is None:
+        return [t for t in list_tasks(suite.tag) if suite.accepts(t)]
+    rejected = [t.name for t in explicit if not suite.accepts(t)]
+    if rejected and strict:
+        raise BenchError(
+            f"suite {suite.name!r} cannot run task(s) {', '.join(rejected)}: it needs "
+            f"{suite.requirement}; pick another --suite, or --suite all to run what applies"
+        )
+    summary.not_applicable.extend((suite.name, n) for n in rejected)
+    return [t for t in explicit if suite.accepts(t)]
+
+
+def check_results_folder(out: Path, spec: ModelSpec) -> None:
+    """Refuses a results folder that holds results of another model or other weights.
+
+    Two model names that map to one folder, or one name used for two sets of weights, would
+    mix or overwrite each other's results; ``--force`` never fixes that, another name does.
+
+    Raises:
+        ResultsFolderError: naming both models and a free ``--name``.
+    """
+    slug = model_slug(spec.name)
+    folder = out / slug
+    if not folder.is_dir():
+        return
+    for path, r in load_results(folder).results:
+        if r.model != spec.name:
+            why = f"model names {spec.name!r} and {r.model!r} both map to results folder {folder}"
+        elif r.weights_sha256 != spec.weights_sha256:
+            why = (
+                f"results folder {folder} holds {r.model!r} with weights sha256 "
+                f"{str(r.weights_sha256)[:12]}..., not these weights ({spec.weights_sha256[:12]}...)"
+            )
+        else:
+            continue
+        free = _free_name(out, slug, spec.weights_sha256)
+        raise ResultsFolderError(f"{why} (e.g. {path.relative_to(folder)})", free)
+
+
+def _free_name(out: Path, slug: str, sha: str) -> str:
+    base = f"{slug}-{sha[:8]}"
+    name, n = base, 2
+    while (out / model_slug(name)).exists():
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+def run_suite(
+    model: str | os.PathLike[str] | torch.nn.Module | EvalModel,
+    suite: str,
+    tasks: Sequence[str] | None = None,
+    out: str | os.PathLike[str] = "results",
+    *,
+    settings: Settings | None = None,
+    model_name: str | None = None,
+    weights: str | os.PathLike[str] | None = None,
+    tag: str | None = None,
+    **settings_kwargs: Any,
+) -> RunSummary:
+    """Runs a suite for one model and writes its results under ``out``.
+
+    Args:
+        model: A registered model name, a checkpoint path, an in-memory CLIP or an EvalModel.
+        suite: A name in :data:`SUITES` (``bench run --help`` lists them).
+        tasks: Task names; default the suite's own list. Exclusive with ``tag``.
+        out: The results folder.
+        settings: The run's settings (``bench run`` builds them once); else built from
+            ``settings_kwargs`` with :meth:`Settings.build` (``device``, ``precision``,
+            ``batch_size``, ``workers``, ``data_root``, ``force``, ``skip_corrupt``, ...).
+        model_name: The name results carry (``--name``; default the name or file stem).
+        weights: A checkpoint file evaluated under the name ``model``.
+        tag: Run the tasks with this tag (``paper27``, ``shifts``, ``embedded``).
+
+    Returns:
+        What was written, skipped, not applicable, and the tasks that failed and why.
+
+    Raises:
+        UnknownNameError: an unknown suite, task or model.
+        BenchError: other bad input, or a results folder of another model
+            (:class:`ResultsFolderError`).
+    """
+    if settings is None:
+        settings = Settings.build(**settings_kwargs)
+    elif settings_kwargs:
+        raise TypeError(f"pass settings or {', '.join(settings_kwargs)}, not both")
+    chosen = SUITES.get(suite)
+    explicit = resolve_tasks(tasks, tag)
+    spec = model_spec(model, settings, weights=weights, model_name=model_name)
+    check_results_folder(Path(out), spec)
+    ctx = RunContext(spec=spec, settings=settings, out=Path(out))
+    for leaf in leaf_suites(chosen):
+        assert leaf.runner is not None, f"suite {leaf.name} has no runner"
+        run_tasks = tasks_for(leaf, explicit, ctx.summary, strict=not chosen.members)
+        groups = [[t] for t in run_tasks] if leaf.per_task else [run_tasks] if run_tasks else []
+        for group in groups:
+            _run_group(ctx, leaf, group)
+    return ctx.summary
+
+
+def _run_group(ctx: RunContext, leaf: Suite, group: list[Any]) -> None:
+    """Runs one group of tasks; a bad input of that group fails only that group."""
+    try:
+        leaf.runner(ctx, group, leaf)
+    except (BenchError, ResultFileError) as e:
+        ctx.summary.failed.append((leaf.name, ",".join(t.name for t in group), str(e)))
