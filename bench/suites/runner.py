@@ -1,5 +1,5 @@
-"""The runner behind ``bench run`` and ``bench demo``: resolve the tasks, check the results
-folder, run each leaf suite, and record per task what failed without stopping the others."""
+"""The runner behind ``bench run`` and ``bench demo``: resolve the tasks, check their data and the
+results folder, run each leaf suite, and record per task what failed without stopping the others."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from bench.errors import BenchError
+from bench.errors import BenchError, DataMissingError
 from bench.models.seam import EvalModel
 from bench.results import ResultFileError, load_results, model_slug
 from bench.settings import Settings
@@ -147,6 +147,10 @@ def run_suite(
         weights: A checkpoint file evaluated under the name ``model``.
         tag: Run the tasks with this tag (``paper27``, ``shifts``, ``embedded``).
 
+    Each task's data is checked first (:func:`with_data`): a task without data is reported
+    failed with its loader's reason, and when no task is left the weights are never loaded
+    (nor downloaded).
+
     Returns:
         What was written, skipped, not applicable, and the tasks that failed and why.
 
@@ -161,16 +165,61 @@ def run_suite(
         raise TypeError(f"pass settings or {', '.join(settings_kwargs)}, not both")
     chosen = SUITES.get(suite)
     explicit = resolve_tasks(tasks, tag)
-    spec = model_spec(model, settings, weights=weights, model_name=model_name)
-    check_results_folder(Path(out), spec)
-    ctx = RunContext(spec=spec, settings=settings, out=Path(out))
+    spec = model_spec(model, settings, weights=weights, model_name=model_name, load_for_sha=False)
+    summary = RunSummary()
+    plan = []
     for leaf in leaf_suites(chosen):
         assert leaf.runner is not None, f"suite {leaf.name} has no runner"
-        run_tasks = tasks_for(leaf, explicit, ctx.summary, strict=not chosen.members)
+        run_tasks = tasks_for(leaf, explicit, summary, strict=not chosen.members)
+        run_tasks = with_data(leaf, run_tasks, settings, Path(out) / spec.slug, summary)
         groups = [[t] for t in run_tasks] if leaf.per_task else [run_tasks] if run_tasks else []
-        for group in groups:
-            _run_group(ctx, leaf, group)
+        plan += [(leaf, group) for group in groups]
+    if not plan:  # e.g. no requested task has data: the weights are never loaded (downloaded)
+        return summary
+    spec.complete_sha()
+    check_results_folder(Path(out), spec)
+    ctx = RunContext(spec=spec, settings=settings, out=Path(out), summary=summary)
+    for leaf, group in plan:
+        _run_group(ctx, leaf, group)
     return ctx.summary
+
+
+def missing_data(task: Any, settings: Settings) -> str | None:
+    """Why ``task`` cannot run for lack of data (its loader's one-line "data not found ...
+    bench download NAME" or manual steps), or ``None`` where its data is there.
+
+    Cheap: the loader's ``is_present``; only when that says no is the test split opened, which
+    then fails at once with the loader's own message. Any other problem (a typo in the task
+    file's ``source.options``, ...) is left to the suite, which reports it for that task.
+    """
+    try:
+        if task.is_present(settings.data_root):
+            return None
+        task.dataset("test", settings.data_root)
+    except DataMissingError as e:
+        return str(e)
+    except BenchError:
+        return None
+    return None  # is_present said no, yet the split opens: the suite decides
+
+
+def with_data(
+    leaf: Suite, tasks: list[Any], settings: Settings, results: Path, summary: RunSummary
+) -> list[Any]:
+    """``tasks`` without those whose data is missing, each reported failed with its reason.
+
+    Checked before the model is loaded, so that a large checkpoint is not downloaded for tasks
+    that cannot run. A task whose results folder (``results``: ``<out>/<model slug>``) already
+    holds results is kept: the suite skips what is there, as before.
+    """
+    kept = []
+    for task in tasks:
+        why = missing_data(task, settings)
+        if why is not None and not any((results / task.name).glob("*.json")):
+            summary.failed.append((leaf.name, task.name, why))
+        else:
+            kept.append(task)
+    return kept
 
 
 def _run_group(ctx: RunContext, leaf: Suite, group: list[Any]) -> None:
