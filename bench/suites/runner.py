@@ -147,7 +147,7 @@ def run_suite(
         weights: A checkpoint file evaluated under the name ``model``.
         tag: Run the tasks with this tag (``paper27``, ``shifts``, ``embedded``).
 
-    Each task's data is checked first (:func:`with_data`): a task without data is reported
+    Each task's data is checked first (:func:`plan_groups`): a task without data is reported
     failed with its loader's reason, and when no task is left the weights are never loaded
     (nor downloaded).
 
@@ -167,20 +167,23 @@ def run_suite(
     explicit = resolve_tasks(tasks, tag)
     spec = model_spec(model, settings, weights=weights, model_name=model_name, load_for_sha=False)
     summary = RunSummary()
-    plan = []
+    plan: list[tuple[Suite, list[Any], str | None]] = []
     for leaf in leaf_suites(chosen):
         assert leaf.runner is not None, f"suite {leaf.name} has no runner"
         run_tasks = tasks_for(leaf, explicit, summary, strict=not chosen.members)
-        run_tasks = with_data(leaf, run_tasks, settings, Path(out) / spec.slug, summary)
-        groups = [[t] for t in run_tasks] if leaf.per_task else [run_tasks] if run_tasks else []
-        plan += [(leaf, group) for group in groups]
-    if not plan:  # e.g. no requested task has data: the weights are never loaded (downloaded)
+        plan += plan_groups(leaf, run_tasks, settings, Path(out) / spec.slug)
+    if all(why is not None for _, _, why in plan):  # e.g. no requested task has data:
+        for leaf, group, why in plan:  # the weights are never loaded (downloaded)
+            summary.failed.append((leaf.name, group[0].name, str(why)))
         return summary
     spec.complete_sha()
     check_results_folder(Path(out), spec)
     ctx = RunContext(spec=spec, settings=settings, out=Path(out), summary=summary)
-    for leaf, group in plan:
-        _run_group(ctx, leaf, group)
+    for leaf, group, why in plan:
+        if why is None:
+            _run_group(ctx, leaf, group)
+        else:
+            summary.failed.append((leaf.name, group[0].name, why))
     return ctx.summary
 
 
@@ -203,23 +206,25 @@ def missing_data(task: Any, settings: Settings) -> str | None:
     return None  # is_present said no, yet the split opens: the suite decides
 
 
-def with_data(
-    leaf: Suite, tasks: list[Any], settings: Settings, results: Path, summary: RunSummary
-) -> list[Any]:
-    """``tasks`` without those whose data is missing, each reported failed with its reason.
+def plan_groups(
+    leaf: Suite, tasks: list[Any], settings: Settings, results: Path
+) -> list[tuple[Suite, list[Any], str | None]]:
+    """The groups of ``tasks`` the leaf suite runs, in order, each with ``None`` or the reason
+    its (single) task cannot run: its data is missing (:func:`missing_data`).
 
     Checked before the model is loaded, so that a large checkpoint is not downloaded for tasks
     that cannot run. A task whose results folder (``results``: ``<out>/<model slug>``) already
     holds results is kept: the suite skips what is there, as before.
     """
-    kept = []
+    why = {}
     for task in tasks:
-        why = missing_data(task, settings)
-        if why is not None and not any((results / task.name).glob("*.json")):
-            summary.failed.append((leaf.name, task.name, why))
-        else:
-            kept.append(task)
-    return kept
+        reason = missing_data(task, settings)
+        why[task.name] = None if any((results / task.name).glob("*.json")) else reason
+    if leaf.per_task:
+        return [(leaf, [t], why[t.name]) for t in tasks]
+    runnable = [t for t in tasks if why[t.name] is None]
+    missing = [(leaf, [t], why[t.name]) for t in tasks if why[t.name] is not None]
+    return missing + ([(leaf, runnable, None)] if runnable else [])
 
 
 def _run_group(ctx: RunContext, leaf: Suite, group: list[Any]) -> None:
