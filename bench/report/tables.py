@@ -20,7 +20,7 @@ from tabulate import tabulate
 from bench import robustness
 from bench.errors import BenchError
 from bench.report.collect import ZERO_SHOT_SUITES
-from bench.report.published import SOURCE, openai_name, published_openai
+from bench.report.published import RETRIEVAL_FILE, SOURCE, openai_name, published_openai
 
 MISSING = "—"
 INCOMPLETE = "*"
@@ -48,6 +48,8 @@ class Table:
         averages: Average column name -> the columns it averages.
         notes: Lines printed under the table.
         digits: Decimals shown.
+        intervals: Optional ``(low, high)`` per cell (same index and columns as ``values``);
+            shown as ``value [low, high]`` (``bench report --ci``).
     """
 
     name: str
@@ -56,6 +58,7 @@ class Table:
     averages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     digits: int = 1
+    intervals: pd.DataFrame | None = None
 
     def average(self, col: str) -> tuple[pd.Series, pd.Series]:
         """The mean over the present cells of an average's columns, and how many were present."""
@@ -66,6 +69,13 @@ class Table:
     def cells(self) -> pd.DataFrame:
         """Formatted strings: values, then averages (``*`` where a row is incomplete)."""
         fmt = self.values.map(lambda v: _fmt(v, self.digits))
+        if self.intervals is not None:
+            ci = self.intervals.reindex(index=fmt.index, columns=fmt.columns)
+            fmt = pd.DataFrame(
+                [[self._with_ci(x, c) for x, c in zip(a, b, strict=True)]
+                 for a, b in zip(fmt.to_numpy(), ci.to_numpy(), strict=True)],
+                index=fmt.index, columns=fmt.columns,
+            )  # fmt: skip
         for col, members in self.averages.items():
             mean, n = self.average(col)
             total = len(members)
@@ -75,8 +85,18 @@ class Table:
             ]
         return fmt
 
+    def _with_ci(self, text: str, ci: object) -> str:
+        if text == MISSING or not isinstance(ci, tuple):
+            return text
+        return f"{text} [{_fmt(ci[0], self.digits)}, {_fmt(ci[1], self.digits)}]"
+
     def footnotes(self) -> list[str]:
         lines = list(self.notes)
+        if self.intervals is not None:
+            lines.append(
+                "[low, high]: the result's 99.5% interval (Clopper-Pearson for accuracy, "
+                "a seeded bootstrap over test items for other metrics)."
+            )
         if any(self.average(c)[1].lt(len(m)).any() for c, m in self.averages.items()):
             lines.append(
                 f"Averages marked {INCOMPLETE} are over the tasks present only (the row lacks "
@@ -169,6 +189,16 @@ def collapse_seeds(df: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["model", "suite", "task", "shots"]).reset_index(drop=True)
 
 
+def ci_cells(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Models x tasks of ``(low, high)`` from the results' ``ci`` (seed-free results only)."""
+    rows = df[df["seed"].isna() & df["ci"].notna()] if "ci" in df else df.iloc[0:0]
+    cells = pd.DataFrame(index=sorted(df["model"].unique()), columns=list(columns), dtype=object)
+    for r in rows.itertuples():
+        if r.task in cells.columns:
+            cells.at[r.model, r.task] = (r.ci["low"], r.ci["high"])
+    return cells
+
+
 def _pivot(df: pd.DataFrame, index: str | list[str], columns: Sequence[str]) -> pd.DataFrame:
     wide = df.pivot_table(index=index, columns="task", values="value", aggfunc="first")
     wide = wide.reindex(columns=list(columns))
@@ -252,15 +282,42 @@ def _few_shot_table(rows: pd.DataFrame, suite: str) -> Table:
     return Table(suite, "few-shot (percent)", values, {"Average": tuple(tasks)}, notes)
 
 
-TABLE_BUILDERS = {"robustness": _shift_table, "robustness-adapt": _shift_table,
-                  "few-shot": _few_shot_table}  # fmt: skip
-
-
-def suite_table(df: pd.DataFrame, suite: str) -> Table:
+def suite_table(df: pd.DataFrame, suite: str, ci: bool = False) -> Table:
     """Models x tasks for one suite, with the averages the paper reports (see the builders in
-    :data:`TABLE_BUILDERS`; any other suite gets :func:`_task_table`)."""
-    rows = collapse_seeds(df[df["suite"] == suite])
-    return TABLE_BUILDERS.get(suite, _task_table)(rows, suite)
+    :data:`TABLE_BUILDERS`; any other suite gets :func:`_task_table`). With ``ci``, a
+    models x tasks table also shows each result's interval."""
+    mine = df[df["suite"] == suite]
+    table = TABLE_BUILDERS.get(suite, _task_table)(collapse_seeds(mine), suite)
+    if ci and suite not in TABLE_BUILDERS:
+        table.intervals = ci_cells(mine, list(table.values.columns))
+    return table
+
+
+def _retrieval_table(rows: pd.DataFrame, suite: str) -> Table:
+    """Models x (task, direction, k): recall at 1, 5 and 10 both ways (the paper's Table 13)."""
+    from bench.metrics import RECALL_KS
+
+    parts = [f"{d}_retrieval_R@{k}" for d in ("text", "image") for k in RECALL_KS]
+    tasks = task_order(rows["task"].unique())
+    values = pd.DataFrame(index=pd.Index(sorted(rows["model"].unique()), name="model"))
+    for task in tasks:
+        for part in parts:
+            col = f"{task} {part.replace('_retrieval_', ' ')}"
+            values[col] = [
+                _part(rows, model, task, part) for model in values.index
+            ]  # fmt: skip
+    notes = ["Zero-shot retrieval recall (percent): text = image query, image = text query; "
+             "every caption counts (5 per image)."]  # fmt: skip
+    return Table(suite, f"{suite}: zero-shot image-text retrieval (percent)", values, {}, notes)
+
+
+def _part(rows: pd.DataFrame, model: str, task: str, part: str) -> float:
+    hit = rows[(rows["model"] == model) & (rows["task"] == task)]
+    return float(hit["metrics"].iloc[0].get(part, np.nan)) if len(hit) else np.nan
+
+
+TABLE_BUILDERS = {"robustness": _shift_table, "robustness-adapt": _shift_table,
+                  "few-shot": _few_shot_table, "retrieval": _retrieval_table}  # fmt: skip
 
 
 def shift_points(df: pd.DataFrame, suite: str = "robustness") -> pd.DataFrame:
@@ -309,16 +366,54 @@ def effective_robustness_table(df: pd.DataFrame, suite: str = "robustness") -> T
 
 
 def published_table(df: pd.DataFrame) -> Table | None:
-    """Ours against OpenAI's published zero-shot numbers, for OpenAI models in ``df``.
+    """Ours against OpenAI's published numbers, for OpenAI models in ``df``.
 
-    Ours is the zero-shot suite's value, else the robustness suite's (zero-shot head). Returns None
-    when no model in ``df`` is one of OpenAI's.
+    Classification: ours is the zero-shot suite's value, else the robustness suite's
+    (zero-shot head), against open_clip's CLIP_benchmark table. Retrieval: each recall part
+    against ``clip_paper_retrieval.csv`` (the paper's Table 13, CLIP_benchmark's R@5). ``in CI``
+    says whether the published number lies inside our result's 99.5% interval (only for the
+    result's own value: its parts have no interval). Returns None when no model in ``df`` is
+    one of OpenAI's.
     """
-    pub = published_openai()
     rows = collapse_seeds(df[df["suite"].isin(["zero-shot", "robustness"])])
     rows = rows.assign(openai=rows["model"].map(openai_name)).dropna(subset=["openai"])
-    if rows.empty:
+    records = _classification_records(df, rows) + _retrieval_records(df)
+    if not records:
         return None
+    values = pd.DataFrame(records).set_index("model / task")
+    notes = [
+        f"Published: {SOURCE}; retrieval: {RETRIEVAL_FILE} (the paper's Table 13 and "
+        "CLIP_benchmark's R@5, which prepends no caption prompt); difference = ours - published "
+        "(points).",
+        "in CI: whether the published value lies inside our 99.5% interval (Clopper-Pearson or "
+        "bootstrap, as the result records); — where the number is a part without an interval.",
+        "CLIP_benchmark's protocol differs from the paper's for some tasks (e.g. VOC 2007), so a "
+        "difference is a comparison, not a verdict.",
+    ]
+    return Table("published-comparison", "Ours vs published (OpenAI models)", values, {}, notes)
+
+
+def _ci_of(df: pd.DataFrame, suite: str, model: str, task: str) -> dict | None:
+    hit = df[(df["suite"] == suite) & (df["model"] == model) & (df["task"] == task)]
+    hit = hit[hit["seed"].isna()] if "seed" in hit else hit
+    return hit["ci"].iloc[0] if len(hit) and isinstance(hit["ci"].iloc[0], dict) else None
+
+
+def _in_ci(ci: dict | None, published: float) -> str:
+    if ci is None or math.isnan(published):
+        return MISSING
+    return "yes" if ci["low"] <= published <= ci["high"] else "no"
+
+
+def _record(label: str, published: float, ours: float, ci: dict | None) -> dict:
+    return {"model / task": label, "published": published, "ours": ours,
+            "difference": ours - published, "in CI": _in_ci(ci, published)}  # fmt: skip
+
+
+def _classification_records(df: pd.DataFrame, rows: pd.DataFrame) -> list[dict]:
+    if rows.empty:
+        return []
+    pub = published_openai()
     rows = rows.sort_values("suite", key=lambda s: s.map({"zero-shot": 0, "robustness": 1}))
     ours = rows.drop_duplicates(["openai", "task"], keep="first")
     tasks = set(ours["task"]) & set(pub["task"])
@@ -326,20 +421,30 @@ def published_table(df: pd.DataFrame) -> Table | None:
     for model in sorted(ours["openai"].unique()):
         for task in task_order(tasks):
             p = pub[(pub["model"] == model) & (pub["task"] == task)]["published"]
-            o = ours[(ours["openai"] == model) & (ours["task"] == task)]["value"]
+            o = ours[(ours["openai"] == model) & (ours["task"] == task)]
             pv = float(p.iloc[0]) if len(p) else np.nan
-            ov = float(o.iloc[0]) if len(o) else np.nan
-            records.append({"model": model, "task": task, "published": pv, "ours": ov,
-                            "difference": ov - pv})  # fmt: skip
-    values = pd.DataFrame(records).set_index(["model", "task"])
-    values.index = [f"{m} / {t}" for m, t in values.index]
-    values.index.name = "model / task"
-    notes = [
-        f"Published: {SOURCE}; difference = ours - published (points).",
-        "CLIP_benchmark's protocol differs from the paper's for some tasks (e.g. VOC 2007), so a "
-        "difference is a comparison, not a verdict.",
-    ]
-    return Table("published-comparison", "Ours vs published (OpenAI models)", values, {}, notes)
+            ov = float(o["value"].iloc[0]) if len(o) else np.nan
+            ci = None if o.empty else _ci_of(df, o["suite"].iloc[0], o["model"].iloc[0], task)
+            records.append(_record(f"{model} / {task}", pv, ov, ci))
+    return records
+
+
+def _retrieval_records(df: pd.DataFrame) -> list[dict]:
+    from bench.report.published import RETRIEVAL_VALUE, published_retrieval
+
+    rows = df[(df["suite"] == "retrieval") & df["seed"].isna()]
+    rows = rows.assign(openai=rows["model"].map(openai_name)).dropna(subset=["openai"])
+    pub = published_retrieval()
+    records = []
+    for r in rows.sort_values(["openai", "task"]).itertuples():
+        mine = pub[(pub["model"] == r.openai) & (pub["task"] == r.task)]
+        for p in mine.itertuples():
+            ours = float(r.value) if p.metric == RETRIEVAL_VALUE else r.metrics.get(p.metric)
+            ci = r.ci if p.metric == RETRIEVAL_VALUE and isinstance(r.ci, dict) else None
+            source = "paper" if p.source.startswith("Radford") else "CLIP_benchmark"
+            label = f"{r.openai} / {r.task} {p.metric} ({source})"
+            records.append(_record(label, float(p.published), float(ours), ci))
+    return records
 
 
 def prompt_ablation_table(df: pd.DataFrame) -> Table | None:
