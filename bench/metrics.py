@@ -50,6 +50,9 @@ from bench.errors import BenchError
 from bench.intervals import Interval
 from bench.registry import Registry
 
+#: The bootstrap's resamples and seed for every result's interval.
+RESAMPLES, SEED = 1000, 0
+
 #: The interval kinds a metric can declare.
 INTERVAL_KINDS = ("clopper-pearson", "bootstrap")
 
@@ -71,7 +74,8 @@ class Metric:
         trials: Binomial metrics whose trials are not the rows: ``trials(labels, side) -> n``.
         statistic: Bootstrap metrics: ``statistic(scores, labels, side) -> (n_items,
             stat(indices) -> value)``, a fast form of the metric on resampled items (default:
-            the metric recomputed on the resampled rows).
+            the metric recomputed on the resampled rows); NaN where a resample leaves it
+            undefined (such resamples are left out and the count used is recorded).
     """
 
     name: str
@@ -252,7 +256,7 @@ def _per_class_statistic(scores: Any, labels: Any, side: Mapping[str, Any]) -> t
         present = counts > 0
         return float(100.0 * np.mean(sums[present] / counts[present]))
 
-    return len(y), stat, None
+    return len(y), stat
 
 
 @_register(
@@ -272,7 +276,7 @@ def _top1_top5_statistic(scores: Any, labels: Any, side: Mapping[str, Any]) -> t
     s, y = _scores_labels(scores, labels)
     ranks = label_ranks(s, y)
     per_item = 50.0 * ((ranks < 1).astype(np.float64) + (ranks < 5))
-    return len(y), lambda idx: float(per_item[idx].mean()), None
+    return len(y), lambda idx: float(per_item[idx].mean())
 
 
 @_register(
@@ -349,8 +353,11 @@ def _map_11point(
 
 def _roc_auc_statistic(scores: Any, labels: Any, side: Mapping[str, Any]) -> tuple:
     s, y = _np(scores), _np(labels)
-    # positives and negatives resampled apart: every resample has both classes
-    return len(y), lambda idx: _roc_auc(s[idx], y[idx])["roc_auc"], y
+
+    def stat(idx: np.ndarray) -> float:  # undefined (NaN) on a resample of one class only
+        return _roc_auc(s[idx], y[idx])["roc_auc"] if len(set(y[idx].tolist())) == 2 else np.nan
+
+    return len(y), stat
 
 
 @_register(
@@ -540,7 +547,7 @@ def _retrieval_statistic(scores: Any, labels: Any, side: Mapping[str, Any]) -> t
         image_r1 = 100.0 * hits1[idx].sum() / captions[idx].sum()
         return float((100.0 * (text_ranks[idx] < 1).mean() + image_r1) / 2)
 
-    return n, stat, None
+    return n, stat
 
 
 @_register(
@@ -565,9 +572,12 @@ def _recomputed(m: Metric, folds: list[np.ndarray], y: Any, side: Mapping[str, A
 
     def stat(idx: np.ndarray) -> float:
         sub = _row_subset(side, idx, n)
-        return float(np.mean([m.details(s[idx], y[idx], **sub)[m.name] for s in folds]))
+        try:
+            return float(np.mean([m.details(s[idx], y[idx], **sub)[m.name] for s in folds]))
+        except BenchError:  # undefined on this resample (e.g. one class only)
+            return np.nan
 
-    return n, stat, (y if m.labels == "binary" else None)
+    return n, stat
 
 
 def interval(
@@ -577,9 +587,9 @@ def interval(
     side: Mapping[str, Any] | None = None,
     *,
     value: float | None = None,
-    level: float = intervals.LEVEL,
-    resamples: int = intervals.RESAMPLES,
-    seed: int = intervals.SEED,
+    level: float = intervals.DEFAULT_LEVEL,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
 ) -> tuple[int, Interval]:
     """The confidence interval the metric declares, and its ``n``.
 
@@ -606,12 +616,13 @@ def interval(
         k = round(v * n / 100)
         if abs(100 * k / n - v) > 1e-6:
             raise ValueError(f"{metric} value {v} is not a proportion of {n} trials")
-        return n, intervals.clopper_pearson(k, n, level)
+        return n, Interval(level, *intervals.clopper_pearson(k, n, level), "clopper-pearson")
     if m.statistic is not None and len(folds) == 1:
-        n, stat, strata = m.statistic(folds[0], y, given)
+        n, stat = m.statistic(folds[0], y, given)
     else:
-        n, stat, strata = _recomputed(m, folds, y, given)
-    found = intervals.bootstrap_interval(
-        stat, n, level=level, resamples=resamples, seed=seed, strata=strata
+        n, stat = _recomputed(m, folds, y, given)
+    items = np.arange(n)  # resampled "rows" are the item indices the statistic takes
+    low, high, used = intervals.bootstrap_interval(
+        lambda idx, _: stat(idx), items, items, level=level, resamples=resamples, seed=seed
     )
-    return n, found
+    return n, Interval(level, low, high, "bootstrap", used)

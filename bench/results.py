@@ -27,7 +27,7 @@ from bench.errors import BenchError
 from bench.io import atomic_write_json
 from bench.models.hub import CHECKPOINT_SUFFIXES
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: ``ci.method`` values (bench.intervals).
 CI_METHODS = ("clopper-pearson", "bootstrap")
 #: A zero-shot result's prompt modes that have their own file (``zero-shot-<mode>.json``).
@@ -41,11 +41,17 @@ def _v1_to_v2(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _v2_to_v3(d: dict[str, Any]) -> dict[str, Any]:
-    """Version 3 adds ``n`` and ``ci`` (unknown for older results: null) and ``variant``, the
+    """Version 3 names the model's family and what was assumed about its architecture;
+    version-2 results were all of OpenAI-layout models read without recorded assumptions."""
+    return {**d, "model_family": None, "assumptions": [], "schema_version": 3}
+
+
+def _v3_to_v4(d: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 adds ``n`` and ``ci`` (unknown for older results: null) and ``variant``, the
     file-name part of a protocol variant (a zero-shot prompt mode other than the ensemble)."""
     mode = (d.get("prompts") or {}).get("mode")
     variant = mode if d.get("suite") == "zero-shot" and mode in PROMPT_VARIANTS else None
-    return {**d, "n": None, "ci": None, "variant": variant, "schema_version": 3}
+    return {**d, "n": None, "ci": None, "variant": variant, "schema_version": 4}
 
 
 #: File names under a results folder that hold other kinds of results (bench.overlap).
@@ -55,6 +61,7 @@ OTHER_RESULT_FILES = ("overlap.json",)
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
+    3: _v3_to_v4,
 }
 
 
@@ -81,6 +88,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "created": (str,),
     "model": (str,),
     "model_slug": (str,),
+    "model_family": _OPT_STR,
+    "assumptions": (list,),
     "weights_sha256": _OPT_STR,
     "task": (str,),
     "task_version": (int,),
@@ -118,6 +127,10 @@ class Result:
     Attributes:
         model: The model's name as given (``ViT-B/32``, or a checkpoint's file name).
         model_slug: The folder name under ``results/`` (see :func:`model_slug`).
+        model_family: ``openai``, ``bench``, ``open_clip`` or ``hf`` (``None``: in-memory or
+            older results).
+        assumptions: What bench assumed, not knew, about the model's architecture (a plain
+            state dict read with OpenAI's conventions); shown in reports.
         weights_sha256: sha256 of the weights evaluated; ``None`` only for in-memory models.
         task, task_version, task_config_hash: Which task, exactly (the task file's sha256).
         suite: ``zero-shot``, ``linear-probe``, ``few-shot``, ``robustness`` ...
@@ -178,6 +191,8 @@ class Result:
     device: str = "cpu"
     precision: str = "fp32"
     extra: dict[str, Any] = field(default_factory=dict)
+    model_family: str | None = None
+    assumptions: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     bench_version: str = __version__
     git_commit: str | None = field(default_factory=lambda: git_commit())
@@ -231,6 +246,8 @@ def validate(d: Mapping[str, Any]) -> None:
         for k, v in d[name].items():
             if isinstance(v, bool) or not isinstance(v, _NUM):
                 raise ValueError(f"{name}[{k!r}] is {v!r}; expected a number")
+    if not all(isinstance(a, str) for a in d["assumptions"]):
+        raise ValueError(f"field 'assumptions' is {d['assumptions']!r}; expected a list of strings")
     _validate_nested(d)
 
 

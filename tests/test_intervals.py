@@ -1,79 +1,108 @@
-"""Confidence intervals (issue 12, point 2): Clopper-Pearson equals scipy.stats.beta quantiles
-computed here; the bootstrap is seeded and covers the value; each metric declares its kind."""
+"""bench.intervals: exact binomial intervals and the seeded bootstrap."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import beta
+from scipy import stats
 
-from bench import metrics
 from bench.errors import BenchError
-from bench.intervals import bootstrap_interval, clopper_pearson
+from bench.intervals import Interval, bootstrap_interval, clopper_pearson, within
 
 
-@pytest.mark.parametrize(("k", "n"), [(0, 10), (10, 10), (37, 50), (4567, 10000), (1, 1)])
+@pytest.mark.parametrize(("k", "n"), [(1, 10), (87, 100), (4381, 5000), (3, 7)])
 def test_clopper_pearson_is_the_beta_quantiles(k, n):
-    got = clopper_pearson(k, n)  # default level 99.5%
-    low = beta.ppf(0.0025, k, n - k + 1) if k > 0 else 0.0
-    high = beta.ppf(0.9975, k + 1, n - k) if k < n else 1.0
-    assert (got.low, got.high) == pytest.approx((100 * low, 100 * high), abs=1e-9)
-    assert got.to_dict() == {"level": 0.995, "low": got.low, "high": got.high,
-                             "method": "clopper-pearson"}  # fmt: skip
-    assert got.within(100 * k / n)
-    wider = clopper_pearson(k, n, level=0.999)
-    assert wider.low <= got.low and wider.high >= got.high
+    a = 0.005  # 99.5%: the bounds are the a/2 and 1 - a/2 quantiles of the beta distributions
+    low, high = clopper_pearson(k, n)
+    assert low == pytest.approx(100 * stats.beta(k, n - k + 1).ppf(a / 2), rel=1e-12)
+    assert high == pytest.approx(100 * stats.beta(k + 1, n - k).ppf(1 - a / 2), rel=1e-12)
+    assert low < 100 * k / n < high
 
 
-def test_clopper_pearson_refuses_bad_counts():
-    with pytest.raises(BenchError, match="k=11, n=10"):
-        clopper_pearson(11, 10)
-    with pytest.raises(BenchError, match="between 0 and 1"):
-        clopper_pearson(1, 10, level=99.5)
+def test_clopper_pearson_edges_in_closed_form():
+    # k = 0: low is 0, high solves (1 - p)^n = a/2; k = n: high is 100, low solves p^n = a/2
+    n, a = 20, 0.005
+    assert clopper_pearson(0, n) == pytest.approx((0.0, 100 * (1 - (a / 2) ** (1 / n))))
+    assert clopper_pearson(n, n) == pytest.approx((100 * (a / 2) ** (1 / n), 100.0))
+    low95, high95 = clopper_pearson(0, n, level=0.95)
+    assert high95 == pytest.approx(100 * (1 - 0.025 ** (1 / n))) and low95 == 0.0
 
 
-def test_bootstrap_is_seeded_and_is_the_percentile_interval():
-    x = np.random.default_rng(3).normal(50, 10, 200)
-    stat = lambda idx: float(x[idx].mean())  # noqa: E731
-    a = bootstrap_interval(stat, len(x), resamples=300, seed=7)
-    assert a == bootstrap_interval(stat, len(x), resamples=300, seed=7)
-    assert a != bootstrap_interval(stat, len(x), resamples=300, seed=8)
-    rng = np.random.default_rng(7)  # the same resamples, by hand
-    means = [x[rng.integers(0, 200, 200)].mean() for _ in range(300)]
-    assert (a.low, a.high) == pytest.approx(tuple(np.quantile(means, [0.0025, 0.9975])))
-    assert a.to_dict()["resamples"] == 300 and a.to_dict()["seed"] == 7
-    assert a.within(x.mean())
+@pytest.mark.parametrize(
+    ("k", "n", "level"),
+    [(5, 3, 0.995), (-1, 3, 0.995), (1, 0, 0.995), (1.5, 3, 0.995), (1, 3, 1.0)],
+)
+def test_clopper_pearson_refuses_bad_counts(k, n, level):
+    with pytest.raises(BenchError):
+        clopper_pearson(k, n, level=level)
 
 
-def test_every_metric_declares_an_interval_kind():
-    kinds = {name: metrics.get_metric(name).interval for name in metrics.names()}
-    assert set(kinds.values()) <= set(metrics.INTERVAL_KINDS)
-    assert kinds["accuracy"] == kinds["pm0_pm10"] == "clopper-pearson"
-    for name in ("mean_per_class_accuracy", "map_11point", "roc_auc", "mean_top1_top5",
-                 "retrieval_recall"):  # fmt: skip
-        assert kinds[name] == "bootstrap", name
+def _accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
+    return 100 * float((scores.argmax(1) == labels).mean())
 
 
-def test_accuracy_interval_counts_the_right_answers():
-    scores = np.eye(4)[[0, 1, 2, 3, 0, 1, 2, 3, 0, 1]]
-    labels = np.array([0, 1, 2, 3, 0, 1, 2, 0, 1, 2])  # 7 of 10 right
-    n, ci = metrics.interval("accuracy", scores, labels)
-    assert n == 10 and ci.method == "clopper-pearson"
-    assert ci.low == pytest.approx(100 * beta.ppf(0.0025, 7, 4))
-    assert ci.high == pytest.approx(100 * beta.ppf(0.9975, 8, 3))
+def _mean_per_class(scores: np.ndarray, labels: np.ndarray) -> float:
+    pred = scores.argmax(1)
+    return 100 * float(np.mean([(pred[labels == c] == c).mean() for c in np.unique(labels)]))
 
 
-@pytest.mark.parametrize("name", ["mean_per_class_accuracy", "mean_top1_top5", "roc_auc"])
-def test_fast_bootstrap_statistics_equal_the_metric_on_resampled_rows(name):
-    rng = np.random.default_rng(0)
-    c = 2 if name == "roc_auc" else 8
-    scores, labels = rng.normal(size=(60, c)), rng.integers(0, c, 60)
-    m = metrics.get_metric(name)
-    n, stat, _ = m.statistic(scores, labels, {})
-    for _ in range(5):
-        idx = rng.integers(0, n, n)
-        if name == "roc_auc" and len(set(labels[idx])) < 2:
-            continue
-        assert stat(idx) == pytest.approx(metrics.compute(name, scores[idx], labels[idx]))
-    _, ci = metrics.interval(name, scores, labels, resamples=200)
-    assert ci.method == "bootstrap" and ci.within(metrics.compute(name, scores, labels))
+def _simulated(n: int, p_right: float, seed: int, classes: int = 4):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, n)
+    right = rng.random(n) < p_right
+    pred = np.where(right, labels, (labels + 1) % classes)
+    return np.eye(classes)[pred], labels
+
+
+def test_bootstrap_is_reproducible_for_a_seed():
+    scores, labels = _simulated(300, 0.8, seed=0)
+    a = bootstrap_interval(_accuracy, scores, labels, resamples=200, seed=3)
+    assert a == bootstrap_interval(_accuracy, scores, labels, resamples=200, seed=3)
+    assert a != bootstrap_interval(_accuracy, scores, labels, resamples=200, seed=4)
+    assert a[2] == 200
+
+
+def test_bootstrap_covers_the_true_value_and_agrees_with_the_exact_interval():
+    covered = 0
+    for seed in range(20):
+        scores, labels = _simulated(400, 0.7, seed=seed)
+        low, high, _ = bootstrap_interval(_accuracy, scores, labels, level=0.95, resamples=300)
+        covered += low <= 70.0 <= high
+        k = int((scores.argmax(1) == labels).sum())
+        cp_low, cp_high = clopper_pearson(k, 400, level=0.95)
+        assert abs(low - cp_low) < 1.5 and abs(high - cp_high) < 1.5  # points
+    assert covered >= 16  # 95% coverage: 19 of 20 expected, 16 is far in the tail
+
+
+def test_bootstrap_of_mean_per_class_accuracy():
+    scores, labels = _simulated(500, 0.75, seed=1)
+    value = _mean_per_class(scores, labels)
+    low, high, n = bootstrap_interval(_mean_per_class, scores, labels, resamples=300)
+    assert low < value < high and 65 < low and high < 85 and high - low < 15
+    assert n == 300
+
+
+def test_bootstrap_refuses_bad_input():
+    scores, labels = _simulated(10, 0.5, seed=0)
+    with pytest.raises(BenchError, match="resamples"):
+        bootstrap_interval(_accuracy, scores, labels, resamples=0)
+    with pytest.raises(BenchError, match="one label per item"):
+        bootstrap_interval(_accuracy, scores, labels[:5])
+    with pytest.raises(BenchError, match="NaN"):
+        bootstrap_interval(lambda s, y: float("nan"), scores, labels, resamples=5)
+
+
+def test_interval_dict_and_within():
+    exact = Interval(0.995, 80.0, 90.0, "clopper-pearson")
+    assert exact.to_dict() == {
+        "level": 0.995,
+        "low": 80.0,
+        "high": 90.0,
+        "method": "clopper-pearson",
+    }
+    boot = Interval(0.995, 1.0, 2.0, "bootstrap", resamples=1000)
+    assert boot.to_dict()["resamples"] == 1000 and boot.to_dict()["method"] == "bootstrap"
+    assert within(80.0, exact) and within(90.0, exact) and within(85.5, exact)
+    assert not within(79.99, exact) and not within(float("nan"), exact)
+    with pytest.raises(BenchError, match="method"):
+        Interval(0.995, 1.0, 2.0, "wald")

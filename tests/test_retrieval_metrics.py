@@ -61,6 +61,6 @@ def test_bootstrap_statistic_on_all_images_is_the_value():
     rng = np.random.default_rng(1)
     text_image = np.repeat(np.arange(8), 5)
     sim = rng.normal(size=(8, 40))
-    n, stat, _ = get_metric("retrieval_recall").statistic(sim, text_image, {})
+    n, stat = get_metric("retrieval_recall").statistic(sim, text_image, {})
     assert n == 8
     assert stat(np.arange(8)) == pytest.approx(score("retrieval_recall", sim, text_image).value)

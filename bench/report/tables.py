@@ -20,10 +20,20 @@ from tabulate import tabulate
 from bench import robustness
 from bench.errors import BenchError
 from bench.report.collect import ZERO_SHOT_SUITES
-from bench.report.published import RETRIEVAL_FILE, SOURCE, openai_name, published_openai
+from bench.report.published import (
+    RETRIEVAL_FILE,
+    RETRIEVAL_VALUE,
+    SOURCE,
+    openai_name,
+    published_for,
+    published_retrieval,
+    published_row,
+)
 
 MISSING = "—"
 INCOMPLETE = "*"
+#: Marks a value computed on partial data (``--allow-partial``: fewer items than expected).
+PARTIAL = "†"
 SHIFT_SUITES = ("robustness", "robustness-adapt")
 SUITE_TITLES = {
     "zero-shot": "zero-shot, prompt ensemble",
@@ -48,6 +58,7 @@ class Table:
         averages: Average column name -> the columns it averages.
         notes: Lines printed under the table.
         digits: Decimals shown.
+        partial: Rows x columns, True where the value is on partial data (marked :data:`PARTIAL`).
         intervals: Optional ``(low, high)`` per cell (same index and columns as ``values``);
             shown as ``value [low, high]`` (``bench report --ci``).
     """
@@ -58,7 +69,14 @@ class Table:
     averages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     digits: int = 1
+    partial: pd.DataFrame | None = None
     intervals: pd.DataFrame | None = None
+
+    def _partial(self) -> pd.DataFrame:
+        if self.partial is None:
+            return pd.DataFrame(False, index=self.values.index, columns=self.values.columns)
+        mask = self.partial.reindex(index=self.values.index, columns=self.values.columns)
+        return mask.fillna(False).astype(bool)
 
     def average(self, col: str) -> tuple[pd.Series, pd.Series]:
         """The mean over the present cells of an average's columns, and how many were present."""
@@ -76,12 +94,18 @@ class Table:
                  for a, b in zip(fmt.to_numpy(), ci.to_numpy(), strict=True)],
                 index=fmt.index, columns=fmt.columns,
             )  # fmt: skip
+        partial = self._partial()
+        fmt = fmt.where(~partial, fmt + PARTIAL)
         for col, members in self.averages.items():
             mean, n = self.average(col)
             total = len(members)
+            cols = [c for c in members if c in partial.columns]
+            any_partial = partial[cols].any(axis=1) if cols else [False] * len(mean)
             fmt[col] = [
-                MISSING if k == 0 else _fmt(m, self.digits) + ("" if k == total else INCOMPLETE)
-                for m, k in zip(mean, n, strict=True)
+                MISSING
+                if k == 0
+                else _fmt(m, self.digits) + ("" if k == total else INCOMPLETE) + (PARTIAL * p)
+                for m, k, p in zip(mean, n, any_partial, strict=True)
             ]
         return fmt
 
@@ -96,6 +120,11 @@ class Table:
             lines.append(
                 "[low, high]: the result's 99.5% interval (Clopper-Pearson for accuracy, "
                 "a seeded bootstrap over test items for other metrics)."
+            )
+        if self._partial().to_numpy().any():
+            lines.append(
+                f"Values marked {PARTIAL} are on partial data (a split with fewer items than the "
+                "task expects, run with --allow-partial): not comparable with published numbers."
             )
         if any(self.average(c)[1].lt(len(m)).any() for c, m in self.averages.items()):
             lines.append(
@@ -181,10 +210,15 @@ def collapse_seeds(df: pd.DataFrame) -> pd.DataFrame:
     agg = df[df["seed"].isna()].drop_duplicates(keys, keep="last")
     seeded = df[df["seed"].notna()]
     seeded = seeded[~seeded.set_index(keys).index.isin(agg.set_index(keys).index)]
+    if "partial" not in df:
+        df = df.assign(partial=False)
+        agg, seeded = agg.assign(partial=False), seeded.assign(partial=False)
     means = seeded.groupby(keys, as_index=False).agg(
-        value=("value", "mean"), metric=("metric", "first"), metrics=("metrics", "first")
-    )
-    out = pd.concat([agg[[*keys, "value", "metric", "metrics"]], means], ignore_index=True)
+        value=("value", "mean"), metric=("metric", "first"), metrics=("metrics", "first"),
+        partial=("partial", "any"),
+    )  # fmt: skip
+    cols = [*keys, "value", "metric", "metrics", "partial"]
+    out = pd.concat([agg[cols], means], ignore_index=True)
     out["shots"] = out.pop("_shots").where(lambda s: s >= 0)
     return out.sort_values(["model", "suite", "task", "shots"]).reset_index(drop=True)
 
@@ -199,8 +233,10 @@ def ci_cells(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return cells
 
 
-def _pivot(df: pd.DataFrame, index: str | list[str], columns: Sequence[str]) -> pd.DataFrame:
-    wide = df.pivot_table(index=index, columns="task", values="value", aggfunc="first")
+def _pivot(
+    df: pd.DataFrame, index: str | list[str], columns: Sequence[str], values: str = "value"
+) -> pd.DataFrame:
+    wide = df.pivot_table(index=index, columns="task", values=values, aggfunc="first")
     wide = wide.reindex(columns=list(columns))
     wide.columns.name = None
     return wide.sort_index()
@@ -282,30 +318,16 @@ def _few_shot_table(rows: pd.DataFrame, suite: str) -> Table:
     return Table(suite, "few-shot (percent)", values, {"Average": tuple(tasks)}, notes)
 
 
-def suite_table(df: pd.DataFrame, suite: str, ci: bool = False) -> Table:
-    """Models x tasks for one suite, with the averages the paper reports (see the builders in
-    :data:`TABLE_BUILDERS`; any other suite gets :func:`_task_table`). With ``ci``, a
-    models x tasks table also shows each result's interval."""
-    mine = df[df["suite"] == suite]
-    table = TABLE_BUILDERS.get(suite, _task_table)(collapse_seeds(mine), suite)
-    if ci and suite not in TABLE_BUILDERS:
-        table.intervals = ci_cells(mine, list(table.values.columns))
-    return table
-
-
 def _retrieval_table(rows: pd.DataFrame, suite: str) -> Table:
     """Models x (task, direction, k): recall at 1, 5 and 10 both ways (the paper's Table 13)."""
     from bench.metrics import RECALL_KS
 
     parts = [f"{d}_retrieval_R@{k}" for d in ("text", "image") for k in RECALL_KS]
-    tasks = task_order(rows["task"].unique())
     values = pd.DataFrame(index=pd.Index(sorted(rows["model"].unique()), name="model"))
-    for task in tasks:
+    for task in task_order(rows["task"].unique()):
         for part in parts:
             col = f"{task} {part.replace('_retrieval_', ' ')}"
-            values[col] = [
-                _part(rows, model, task, part) for model in values.index
-            ]  # fmt: skip
+            values[col] = [_part(rows, model, task, part) for model in values.index]
     notes = ["Zero-shot retrieval recall (percent): text = image query, image = text query; "
              "every caption counts (5 per image)."]  # fmt: skip
     return Table(suite, f"{suite}: zero-shot image-text retrieval (percent)", values, {}, notes)
@@ -318,6 +340,27 @@ def _part(rows: pd.DataFrame, model: str, task: str, part: str) -> float:
 
 TABLE_BUILDERS = {"robustness": _shift_table, "robustness-adapt": _shift_table,
                   "few-shot": _few_shot_table, "retrieval": _retrieval_table}  # fmt: skip
+
+
+def suite_table(df: pd.DataFrame, suite: str, ci: bool = False) -> Table:
+    """Models x tasks for one suite, with the averages the paper reports (see the builders in
+    :data:`TABLE_BUILDERS`; any other suite gets :func:`_task_table`). Values on partial data
+    are marked :data:`PARTIAL`; with ``ci`` a models x tasks table shows each result's
+    interval."""
+    rows = collapse_seeds(df[df["suite"] == suite])
+    table = TABLE_BUILDERS.get(suite, _task_table)(rows, suite)
+    if ci and suite not in TABLE_BUILDERS:
+        table.intervals = ci_cells(df[df["suite"] == suite], list(table.values.columns))
+    if not rows.empty and rows["partial"].any():
+        marked = rows.assign(partial=rows["partial"].astype(float))
+        if suite == "few-shot":
+            marked = marked.assign(shots=marked["shots"].fillna(-1).astype(int))
+            mask = _pivot(marked, ["model", "shots"], list(table.values.columns), "partial")
+            mask.index = pd.Index([f"{m} ({k}-shot)" for m, k in mask.index], name="model")
+        else:
+            mask = _pivot(marked, "model", list(table.values.columns), "partial")
+        table.partial = mask > 0
+    return table
 
 
 def shift_points(df: pd.DataFrame, suite: str = "robustness") -> pd.DataFrame:
@@ -366,85 +409,103 @@ def effective_robustness_table(df: pd.DataFrame, suite: str = "robustness") -> T
 
 
 def published_table(df: pd.DataFrame) -> Table | None:
-    """Ours against OpenAI's published numbers, for OpenAI models in ``df``.
+    """Ours against the published numbers, for the models in ``df`` that have them.
 
-    Classification: ours is the zero-shot suite's value, else the robustness suite's
-    (zero-shot head), against open_clip's CLIP_benchmark table. Retrieval: each recall part
-    against ``clip_paper_retrieval.csv`` (the paper's Table 13, CLIP_benchmark's R@5). ``in CI``
-    says whether the published number lies inside our result's 99.5% interval (only for the
-    result's own value: its parts have no interval). Returns None when no model in ``df`` is
-    one of OpenAI's.
+    Classification: ours is the zero-shot suite's value, else the robustness suite's (zero-shot
+    head), against the row of the published file
+    (:func:`bench.report.published.published_row`: OpenAI's nine and open_clip's pretrained
+    models, by name). Retrieval (OpenAI's models): each recall part against
+    ``clip_paper_retrieval.csv`` (the paper's Table 13, CLIP_benchmark's R@5). ``in CI`` says
+    whether the published number lies inside our result's 99.5% interval (for the result's own
+    value only: its parts have no interval). Returns None when no model has published numbers.
     """
     rows = collapse_seeds(df[df["suite"].isin(["zero-shot", "robustness"])])
-    rows = rows.assign(openai=rows["model"].map(openai_name)).dropna(subset=["openai"])
-    records = _classification_records(df, rows) + _retrieval_records(df)
+    rows = rows.assign(label=rows["model"].map(_published_label)).dropna(subset=["label"])
+    records, sources = _classification_records(df, rows)
+    records += _retrieval_records(df)
     if not records:
         return None
     values = pd.DataFrame(records).set_index("model / task")
     notes = [
         f"Published: {SOURCE}; retrieval: {RETRIEVAL_FILE} (the paper's Table 13 and "
-        "CLIP_benchmark's R@5, which prepends no caption prompt); difference = ours - published "
-        "(points).",
+        "CLIP_benchmark's R@5, which prepends no caption prompt); difference = ours - "
+        "published (points).",
         "in CI: whether the published value lies inside our 99.5% interval (Clopper-Pearson or "
-        "bootstrap, as the result records); — where the number is a part without an interval.",
+        f"bootstrap, as the result records); {MISSING} where the number has no interval.",
         "CLIP_benchmark's protocol differs from the paper's for some tasks (e.g. VOC 2007), so a "
         "difference is a comparison, not a verdict.",
     ]
-    return Table("published-comparison", "Ours vs published (OpenAI models)", values, {}, notes)
+    if sources:
+        notes.insert(1, "Rows of the published file (name, pretrained): "
+                     + "; ".join(f"{lb}: {name}, {tag}" for lb, (name, tag) in sources.items())
+                     + ".")  # fmt: skip
+    return Table("published-comparison", "Ours vs published", values, {}, notes)
 
 
-def _ci_of(df: pd.DataFrame, suite: str, model: str, task: str) -> dict | None:
-    hit = df[(df["suite"] == suite) & (df["model"] == model) & (df["task"] == task)]
-    hit = hit[hit["seed"].isna()] if "seed" in hit else hit
-    return hit["ci"].iloc[0] if len(hit) and isinstance(hit["ci"].iloc[0], dict) else None
-
-
-def _in_ci(ci: dict | None, published: float) -> str:
-    if ci is None or math.isnan(published):
+def _in_ci(ci: object, published: float) -> str:
+    if not isinstance(ci, dict) or math.isnan(published):
         return MISSING
     return "yes" if ci["low"] <= published <= ci["high"] else "no"
 
 
-def _record(label: str, published: float, ours: float, ci: dict | None) -> dict:
+def _record(label: str, published: float, ours: float, ci: object) -> dict:
     return {"model / task": label, "published": published, "ours": ours,
             "difference": ours - published, "in CI": _in_ci(ci, published)}  # fmt: skip
 
 
-def _classification_records(df: pd.DataFrame, rows: pd.DataFrame) -> list[dict]:
+def _ci_of(df: pd.DataFrame, row: pd.DataFrame) -> object:
+    """The ``ci`` of the seed-free result behind a collapsed row."""
+    if row.empty:
+        return None
+    r = row.iloc[0]
+    hit = df[(df["suite"] == r["suite"]) & (df["model"] == r["model"])
+             & (df["task"] == r["task"]) & df["seed"].isna()]  # fmt: skip
+    return hit["ci"].iloc[0] if len(hit) else None
+
+
+def _classification_records(df: pd.DataFrame, rows: pd.DataFrame) -> tuple[list[dict], dict]:
     if rows.empty:
-        return []
-    pub = published_openai()
+        return [], {}
     rows = rows.sort_values("suite", key=lambda s: s.map({"zero-shot": 0, "robustness": 1}))
-    ours = rows.drop_duplicates(["openai", "task"], keep="first")
-    tasks = set(ours["task"]) & set(pub["task"])
-    records = []
-    for model in sorted(ours["openai"].unique()):
+    ours = rows.drop_duplicates(["label", "task"], keep="first")
+    pubs = {label: published_for(m) for label, m in zip(ours["label"], ours["model"], strict=True)}
+    tasks = set(ours["task"]) & {t for p in pubs.values() for t in p["task"]}
+    records, sources = [], {}
+    for label in sorted(pubs) if tasks else []:
+        mine = ours[ours["label"] == label]
+        pub = pubs[label].set_index("task")["published"]
+        sources[label] = published_row(mine["model"].iloc[0])
         for task in task_order(tasks):
-            p = pub[(pub["model"] == model) & (pub["task"] == task)]["published"]
-            o = ours[(ours["openai"] == model) & (ours["task"] == task)]
-            pv = float(p.iloc[0]) if len(p) else np.nan
+            o = mine[mine["task"] == task]
             ov = float(o["value"].iloc[0]) if len(o) else np.nan
-            ci = None if o.empty else _ci_of(df, o["suite"].iloc[0], o["model"].iloc[0], task)
-            records.append(_record(f"{model} / {task}", pv, ov, ci))
-    return records
+            pv = float(pub.get(task, np.nan))
+            records.append(_record(f"{label} / {task}", pv, ov, _ci_of(df, o)))
+    return records, sources
 
 
 def _retrieval_records(df: pd.DataFrame) -> list[dict]:
-    from bench.report.published import RETRIEVAL_VALUE, published_retrieval
-
     rows = df[(df["suite"] == "retrieval") & df["seed"].isna()]
-    rows = rows.assign(openai=rows["model"].map(openai_name)).dropna(subset=["openai"])
+    names = rows["model"].map(lambda m: openai_name(m.removeprefix("openai:")))
+    rows = rows.assign(openai=names).dropna(subset=["openai"])
     pub = published_retrieval()
     records = []
     for r in rows.sort_values(["openai", "task"]).itertuples():
-        mine = pub[(pub["model"] == r.openai) & (pub["task"] == r.task)]
-        for p in mine.itertuples():
-            ours = float(r.value) if p.metric == RETRIEVAL_VALUE else r.metrics.get(p.metric)
-            ci = r.ci if p.metric == RETRIEVAL_VALUE and isinstance(r.ci, dict) else None
+        for p in pub[(pub["model"] == r.openai) & (pub["task"] == r.task)].itertuples():
+            own = p.metric == RETRIEVAL_VALUE
+            ours = float(r.value) if own else float(r.metrics.get(p.metric, np.nan))
             source = "paper" if p.source.startswith("Radford") else "CLIP_benchmark"
             label = f"{r.openai} / {r.task} {p.metric} ({source})"
-            records.append(_record(label, float(p.published), float(ours), ci))
+            records.append(_record(label, float(p.published), ours, r.ci if own else None))
     return records
+
+
+def _published_label(model: str) -> str | None:
+    """The row label of a model with published numbers (OpenAI's name for the nine), else None."""
+    if published_row(model) is None:
+        return None
+    return (
+        openai_name(model.removeprefix("openai:")) if not model.startswith("open_clip:") else model
+    )
 
 
 def prompt_ablation_table(df: pd.DataFrame) -> Table | None:
