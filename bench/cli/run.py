@@ -20,9 +20,12 @@ EPILOG = """examples:
   bench run --model ViT-B/32 --suite robustness --precision bf16
   bench run --model my-finetune --weights ./ft.pt --suite all --tasks digits --out results/
   bench run --model ./tiny.pt --suite all --tasks digits --force --json
+  bench run --model ViT-B/32 --suite zero-shot --tasks cifar10 --prompts single
+  bench run --model ViT-L/14@336px --suite retrieval --tasks flickr30k,mscoco
 
-Results go to <out>/<name>/<task>/<suite>[-<k>shot][-seed<s>].json (<name>: --name, else the
-model's name or the checkpoint's file stem); what is there already is skipped (--force redoes
+Results go to <out>/<name>/<task>/<suite>[-<variant>][-<k>shot][-seed<s>].json (<name>: --name,
+else the model's name or the checkpoint's file stem; <variant>: a --prompts mode other than
+ensemble, e.g. zero-shot-single.json, or a --caption-prefix other than the paper's); what is there already is skipped (--force redoes
 it). Features are cached under $BENCH_CACHE/features and reused by every suite. A task that
 fails (missing data, a NaN, a bad result file) is listed and the others still run (exit 2)."""
 
@@ -72,6 +75,18 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="evaluate splits with fewer items than the task expects; results are marked partial",
     )
+    p.add_argument(
+        "--prompts",
+        default="ensemble",
+        help="zero-shot prompts: ensemble (the task's templates, default), single "
+        '("a photo of a {}.") or classname (the bare name); each mode has its own result file',
+    )
+    p.add_argument(
+        "--caption-prefix",
+        metavar="TEXT",
+        help='retrieval: text put before every caption (default the paper\'s "a photo of "; '
+        "'' for none); another prefix has its own result file",
+    )
     p.add_argument("--weights", help="checkpoint file to evaluate under the name --model")
     p.add_argument("--name", help="the name results are written under (default: the model's)")
     p.add_argument(
@@ -109,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = run_suite(
             args.model, args.suite, tasks=tasks, out=args.out, settings=settings,
-            model_name=args.name, weights=args.weights, tag=args.tag,
+            model_name=args.name, weights=args.weights, tag=args.tag, prompts=args.prompts,
+            caption_prefix=args.caption_prefix,
         )  # fmt: skip
     except ResultsFolderError as e:
         raise ResultsFolderError(
@@ -129,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
 
 _REPLAYED = (
     "model", "weights", "suite", "tasks", "tag", "out", "device", "precision", "batch_size",
-    "workers", "data_root",
+    "workers", "data_root", "prompts", "caption_prefix",
 )  # fmt: skip
 
 
@@ -164,6 +180,8 @@ def _row(path: Path, status: str) -> dict[str, Any]:
         "value": r.value,
         "top1": r.top1,
         "top5": r.top5,
+        "n": r.n,
+        "ci": r.ci,
     }
 
 

@@ -21,8 +21,9 @@ import torch
 from bench.errors import BenchError
 from bench.features import SplitFeatures, extract
 from bench.finite import check_finite
+from bench.metrics import SEED, interval
 from bench.models.seam import EvalModel
-from bench.protocols.zero_shot import build_classifier
+from bench.protocols.zero_shot import ENSEMBLE, build_classifier, mode_templates
 from bench.results import Result, existing_result, model_slug, result_relpath, write_result
 from bench.settings import Settings
 
@@ -84,15 +85,22 @@ class ModelLoadError(BenchError):
 
 @dataclass
 class RunContext:
-    """A run's model, settings, caches and summary, handed to every suite runner."""
+    """A run's model, settings, caches and summary, handed to every suite runner.
+
+    ``prompts`` (the zero-shot suite's prompt mode) and ``caption_prefix`` (the retrieval
+    suite's; ``None``: the paper's) are the run's protocol options (``bench run --prompts``,
+    ``--caption-prefix``).
+    """
 
     spec: ModelSpec
     settings: Settings
     out: Path
+    prompts: str = ENSEMBLE
+    caption_prefix: str | None = None
     summary: RunSummary = field(default_factory=RunSummary)
     max_in_memory: int = 6
     _memo: OrderedDict = field(default_factory=OrderedDict)
-    _classifiers: dict[str, torch.Tensor] = field(default_factory=dict)
+    _classifiers: dict[tuple[str, str], torch.Tensor] = field(default_factory=dict)
     _feature_seconds: float = 0.0
     _skipped: dict[str, dict[str, int]] = field(default_factory=dict)
     _partial: dict[str, dict[str, tuple[int, int | None]]] = field(default_factory=dict)
@@ -127,16 +135,19 @@ class RunContext:
             self._memo.popitem(last=False)
         return fs
 
-    def classifier(self, task: Any) -> torch.Tensor:
-        """The task's zero-shot classifier ``[D, C]`` (every name of every class, the task's
-        templates, the run's precision and weights), built once per run."""
-        if task.name not in self._classifiers:
+    def classifier(self, task: Any, mode: str = ENSEMBLE) -> torch.Tensor:
+        """The task's zero-shot classifier ``[D, C]`` (every name of every class, the
+        templates of prompt ``mode``, the run's precision and weights), built once per run
+        and mode."""
+        key = (task.name, mode)
+        if key not in self._classifiers:
             weights = build_classifier(
-                self.model, task.class_prompts, task.templates, precision=self.settings.precision
-            )
+                self.model, task.class_prompts, mode_templates(task.templates, mode),
+                precision=self.settings.precision,
+            )  # fmt: skip
             self.check(weights, "zero-shot classifier weight", task, "test")
-            self._classifiers[task.name] = weights
-        return self._classifiers[task.name]
+            self._classifiers[key] = weights
+        return self._classifiers[key]
 
     def check(self, x: Any, what: str, task: Any, split: str) -> None:
         """Fails the task (``NonFiniteError``) if ``x`` holds NaN or Inf values."""
@@ -147,13 +158,15 @@ class RunContext:
         return {"features": self.model.probe_kind, "dim": self.model.probe_dim}
 
     def path(
-        self, task: Any, suite: str, shots: int | None = None, seed: int | None = None
-    ) -> Path:
-        return self.out / result_relpath(self.slug, task.name, suite, shots, seed)
+        self, task: Any, suite: str, shots: int | None = None, seed: int | None = None,
+        variant: str | None = None,
+    ) -> Path:  # fmt: skip
+        return self.out / result_relpath(self.slug, task.name, suite, shots, seed, variant)
 
     def done(
-        self, task: Any, suite: str, shots: int | None = None, seed: int | None = None
-    ) -> Result | None:
+        self, task: Any, suite: str, shots: int | None = None, seed: int | None = None,
+        variant: str | None = None,
+    ) -> Result | None:  # fmt: skip
         """The existing result of this evaluation, or ``None`` if it is to be computed.
 
         Raises:
@@ -162,7 +175,7 @@ class RunContext:
         """
         if self.settings.force:
             return None
-        path = self.path(task, suite, shots, seed)
+        path = self.path(task, suite, shots, seed, variant)
         found = existing_result(
             path, weights_sha256=self.spec.weights_sha256, task_config_hash=task.config_hash
         )
@@ -208,6 +221,17 @@ class RunContext:
         path = write_result(result, self.out, force=self.settings.force)
         self.summary.written.append(path)
         return path
+
+
+def ci_fields(
+    metric: str, scores: Any, labels: Any, side: dict[str, Any] | None, value: float
+) -> dict[str, Any]:
+    """A result's ``n`` and ``ci``: the interval its metric declares (bench.metrics)."""
+    n, found = interval(metric, scores, labels, side, value=value)
+    ci = found.to_dict()
+    if found.method == "bootstrap":
+        ci["seed"] = SEED
+    return {"n": n, "ci": ci}
 
 
 def _device_name(device: torch.device) -> str:

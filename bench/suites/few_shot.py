@@ -21,7 +21,7 @@ from typing import Any
 from bench.protocols.few_shot import SEEDS, SHOTS, mean_std, sample_per_class
 from bench.protocols.linear_probe import few_shot_probe
 from bench.suites.base import SUITES, Suite, has_train
-from bench.suites.context import RunContext
+from bench.suites.context import RunContext, ci_fields
 from bench.suites.linear_probe import checked_outcome, probe_split
 from bench.suites.zero_shot import zero_shot_result
 
@@ -81,6 +81,7 @@ def _one_seed(ctx: RunContext, task: Any, suite: str, k: int, seed: int) -> floa
                "refit": "train (k-shot)"},
         timings={"probe": outcome.fitted.seconds},
         started=t0,
+        **ci_fields(task.metric, outcome.proba, test.y, test.side, outcome.scores.value),
     )  # fmt: skip
     ctx.write(result)
     return result.value

@@ -12,6 +12,7 @@ import torch
 
 from bench.errors import BenchError
 from bench.models.seam import EvalModel
+from bench.protocols.zero_shot import ENSEMBLE, check_prompt_mode
 from bench.results import ResultFileError, load_results, model_slug
 from bench.settings import Settings
 from bench.suites.base import SUITES, Suite
@@ -131,6 +132,8 @@ def run_suite(
     model_name: str | None = None,
     weights: str | os.PathLike[str] | None = None,
     tag: str | None = None,
+    prompts: str = ENSEMBLE,
+    caption_prefix: str | None = None,
     **settings_kwargs: Any,
 ) -> RunSummary:
     """Runs a suite for one model and writes its results under ``out``.
@@ -145,7 +148,11 @@ def run_suite(
             ``batch_size``, ``workers``, ``data_root``, ``force``, ``skip_corrupt``, ...).
         model_name: The name results carry (``--name``; default the name or file stem).
         weights: A checkpoint file evaluated under the name ``model``.
-        tag: Run the tasks with this tag (``paper27``, ``shifts``, ``embedded``).
+        tag: Run the tasks with this tag (``paper27``, ``shifts``, ``embedded``, ``retrieval``).
+        prompts: The zero-shot suite's prompt mode: ``ensemble`` (the task's templates),
+            ``single`` ("a photo of a {}.") or ``classname``; each writes its own file.
+        caption_prefix: The retrieval suite's caption prefix (``None``: the paper's "a photo
+            of "; ``""``: none); a non-default prefix writes its own file.
 
     Returns:
         What was written, skipped, not applicable, and the tasks that failed and why.
@@ -160,10 +167,13 @@ def run_suite(
     elif settings_kwargs:
         raise TypeError(f"pass settings or {', '.join(settings_kwargs)}, not both")
     chosen = SUITES.get(suite)
+    check_prompt_mode(prompts)
     explicit = resolve_tasks(tasks, tag)
     spec = model_spec(model, settings, weights=weights, model_name=model_name)
     check_results_folder(Path(out), spec)
-    ctx = RunContext(spec=spec, settings=settings, out=Path(out))
+    ctx = RunContext(
+        spec=spec, settings=settings, out=Path(out), prompts=prompts, caption_prefix=caption_prefix
+    )
     for leaf in leaf_suites(chosen):
         assert leaf.runner is not None, f"suite {leaf.name} has no runner"
         run_tasks = tasks_for(leaf, explicit, ctx.summary, strict=not chosen.members)
