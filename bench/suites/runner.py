@@ -10,7 +10,9 @@ from typing import Any
 
 import torch
 
+from bench.distributed import World, join
 from bench.errors import BenchError
+from bench.features import extract_shard
 from bench.models.seam import EvalModel
 from bench.results import ResultFileError, load_results, model_slug
 from bench.settings import Settings
@@ -131,6 +133,7 @@ def run_suite(
     model_name: str | None = None,
     weights: str | os.PathLike[str] | None = None,
     tag: str | None = None,
+    world: World | None = None,
     **settings_kwargs: Any,
 ) -> RunSummary:
     """Runs a suite for one model and writes its results under ``out``.
@@ -146,31 +149,94 @@ def run_suite(
         model_name: The name results carry (``--name``; default the name or file stem).
         weights: A checkpoint file evaluated under the name ``model``.
         tag: Run the tasks with this tag (``paper27``, ``shifts``, ``embedded``).
+        world: This process's place in a torchrun run (default: joined from torchrun's
+            environment, one process without it). Every rank extracts its share of the
+            features the suites need; rank 0 then runs the suites (features from the cache)
+            and writes the results while the others wait.
 
     Returns:
-        What was written, skipped, not applicable, and the tasks that failed and why.
+        What was written, skipped, not applicable, and the tasks that failed and why (on
+        ranks other than 0: empty).
 
     Raises:
         UnknownNameError: an unknown suite, task or model.
         BenchError: other bad input, or a results folder of another model
             (:class:`ResultsFolderError`).
+        RankFailedError: another rank of a distributed run died or timed out.
     """
     if settings is None:
         settings = Settings.build(**settings_kwargs)
     elif settings_kwargs:
         raise TypeError(f"pass settings or {', '.join(settings_kwargs)}, not both")
+    joined = world is None
+    world = join(settings.device.type) if world is None else world
+    try:
+        return _run(model, suite, tasks, Path(out), world.settings(settings), world, model_name,
+                    weights, tag)  # fmt: skip
+    finally:
+        if joined:
+            world.close()
+
+
+def _run(
+    model: Any,
+    suite: str,
+    tasks: Sequence[str] | None,
+    out: Path,
+    settings: Settings,
+    world: World,
+    model_name: str | None,
+    weights: Any,
+    tag: str | None,
+) -> RunSummary:
     chosen = SUITES.get(suite)
     explicit = resolve_tasks(tasks, tag)
     spec = model_spec(model, settings, weights=weights, model_name=model_name)
-    check_results_folder(Path(out), spec)
-    ctx = RunContext(spec=spec, settings=settings, out=Path(out))
+    check_results_folder(out, spec)
+    ctx = RunContext(spec=spec, settings=settings, out=out, prefetched=world.distributed)
+    plan = []
     for leaf in leaf_suites(chosen):
         assert leaf.runner is not None, f"suite {leaf.name} has no runner"
         run_tasks = tasks_for(leaf, explicit, ctx.summary, strict=not chosen.members)
         groups = [[t] for t in run_tasks] if leaf.per_task else [run_tasks] if run_tasks else []
-        for group in groups:
-            _run_group(ctx, leaf, group)
+        plan += [(leaf, group) for group in groups]
+    if world.distributed:
+        prefetch(ctx, plan, world)
+        world.barrier("extracting features")
+        if not world.is_main:
+            world.barrier("rank 0 fitted the probes and wrote the results")
+            return RunSummary()
+    for leaf, group in plan:
+        _run_group(ctx, leaf, group)
+    world.barrier("rank 0 fitted the probes and wrote the results")
     return ctx.summary
+
+
+def prefetch(ctx: RunContext, plan: list[tuple[Suite, list[Any]]], world: World) -> int:
+    """This rank's share of every split the planned suites read, extracted to the cache.
+
+    A split that cannot be extracted (missing data, a corrupt image, ...) is left out here:
+    rank 0 meets the same error when its suite runs, and reports it for that task.
+
+    Returns:
+        The images this rank extracted.
+    """
+    seen, done = set(), 0
+    for leaf, group in plan:
+        for task in group if leaf.needs is not None else []:
+            try:
+                needs = leaf.needs(task)
+            except BenchError:
+                continue
+            for t, split, fold in needs:
+                if (t.name, split, fold) in seen:
+                    continue
+                seen.add((t.name, split, fold))
+                try:
+                    done += extract_shard(ctx.model, t, split, ctx.settings, world, fold=fold)
+                except BenchError:
+                    continue
+    return done
 
 
 def _run_group(ctx: RunContext, leaf: Suite, group: list[Any]) -> None:

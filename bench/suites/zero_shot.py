@@ -9,7 +9,7 @@ from typing import Any
 from bench.metrics import score
 from bench.protocols.zero_shot import logits
 from bench.results import Result
-from bench.suites.base import SUITES, Suite
+from bench.suites.base import SUITES, Suite, test_split
 from bench.suites.context import RunContext
 
 SUITE = "zero-shot"
@@ -60,5 +60,6 @@ SUITES.register(
         requirement="a task that is not an ImageNet shift (shifts are scored with the "
         "ImageNet classifier by --suite robustness)",
         order=10,
+        needs=test_split,
     ),
 )
