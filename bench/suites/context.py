@@ -99,6 +99,7 @@ class RunContext:
     caption_prefix: str | None = None
     summary: RunSummary = field(default_factory=RunSummary)
     max_in_memory: int = 6
+    prefetched: bool = False  # a distributed run: the ranks extracted the chunks already
     _memo: OrderedDict = field(default_factory=OrderedDict)
     _classifiers: dict[tuple[str, str], torch.Tensor] = field(default_factory=dict)
     _feature_seconds: float = 0.0
@@ -124,7 +125,7 @@ class RunContext:
             self._memo.move_to_end(key)
             return self._memo[key]
         t0 = time.perf_counter()
-        fs = extract(self.model, task, split, self.settings, fold=fold)
+        fs = extract(self.model, task, split, self.settings, fold=fold, prefetched=self.prefetched)
         self._feature_seconds += time.perf_counter() - t0
         part = f"{split}{fold if fold is not None else ''}"
         self._skipped.setdefault(task.name, {})[part] = fs.skipped
