@@ -35,6 +35,7 @@ def _v1_to_v2(d: dict[str, Any]) -> dict[str, Any]:
     far as bench checked: it did not compare sizes then)."""
     return {**d, "partial": False, "n_found": {}, "n_expected": {}, "schema_version": 2}
 
+
 #: File names under a results folder that hold other kinds of results (bench.overlap).
 OTHER_RESULT_FILES = ("overlap.json",)
 

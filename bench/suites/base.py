@@ -41,6 +41,7 @@ class Suite:
         per_task: Call the runner once per task (a task that fails is reported and the
             others still run), else once with all tasks (the runner reports per task).
         order: Position in listings and in ``all`` (lower first).
+        in_all: Whether ``all`` runs it (``bias`` runs only when asked for by name).
     """
 
     name: str
@@ -53,6 +54,7 @@ class Suite:
     members: tuple[str, ...] = ()
     per_task: bool = True
     order: int = 100
+    in_all: bool = True
 
 
 SUITES: Registry[Suite] = Registry("suite", "bench run --help")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,13 +107,23 @@ class RunContext:
     def classifier(self, task: Any) -> torch.Tensor:
         """The task's zero-shot classifier ``[D, C]`` (every name of every class, the task's
         templates, the run's precision and weights), built once per run."""
-        if task.name not in self._classifiers:
+        return self._classifier(task, task.name, task.class_prompts, task.templates)
+
+    def prompt_classifier(self, task: Any, name: str, prompts: Sequence[str]) -> torch.Tensor:
+        """A classifier ``[D, len(prompts)]`` of one prompt per label (the bias probes' label
+        sets), with the run's precision and weights; built once per run per ``(task, name)``."""
+        return self._classifier(task, f"{task.name}/{name}", tuple(prompts), ("{}",))
+
+    def _classifier(
+        self, task: Any, key: str, classnames: Sequence[Any], templates: Sequence[str]
+    ) -> torch.Tensor:
+        if key not in self._classifiers:
             weights = build_classifier(
-                self.model, task.class_prompts, task.templates, precision=self.settings.precision
+                self.model, classnames, templates, precision=self.settings.precision
             )
             self.check(weights, "zero-shot classifier weight", task, "test")
-            self._classifiers[task.name] = weights
-        return self._classifiers[task.name]
+            self._classifiers[key] = weights
+        return self._classifiers[key]
 
     def check(self, x: Any, what: str, task: Any, split: str) -> None:
         """Fails the task (``NonFiniteError``) if ``x`` holds NaN or Inf values."""

@@ -28,7 +28,7 @@ from bench.tasks.task import (
     ValSpec,
 )
 
-TAGS = ("paper27", "shifts", "embedded", "user")
+TAGS = ("paper27", "shifts", "embedded", "bias", "user")
 USER_TAG = "user"  # the only tag of a task file from outside the package (--tasks-dir)
 NUM_IMAGENET_CLASSES = 1000
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
