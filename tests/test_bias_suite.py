@@ -117,6 +117,9 @@ def _check_against_counts(out: dict, preds: dict, race: list, gender: list, age:
             if sub:
                 acc = _pct([int(preds["gender"][i]) == g for i in sub])
                 assert out[f"gender_accuracy/{name}/{gname}"] == pytest.approx(acc)
+    for g, gname in enumerate(FAIRFACE_GENDERS):
+        acc = _pct([int(preds["gender"][i]) == g for i in range(n) if gender[i] == g])
+        assert out[f"gender_accuracy/{gname}"] == pytest.approx(acc)
     # race4: Asian = East + Southeast Asian; Latino/Hispanic and Middle Eastern are left out
     four = {0: 0, 1: 1, 5: 2, 3: 3, 4: 3}
     keep = [i for i in range(n) if race[i] in four]

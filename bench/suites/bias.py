@@ -126,7 +126,7 @@ def accuracy_metrics(
     Returns:
         ``<task>_accuracy`` and ``<task>_accuracy/<race>`` for ``race7``, ``race4``, ``gender``
         and ``age`` (``race4`` only over the races in its view), and
-        ``gender_accuracy/<race>/<gender>``.
+        ``gender_accuracy/<gender>`` and ``gender_accuracy/<race>/<gender>``.
     """
     out: dict[str, float] = {}
     r4_true, r4_pred = race4(race), race4(preds["race7"])
@@ -142,6 +142,8 @@ def accuracy_metrics(
         for name, v in percent_by_group(correct[within], race[within], RACES).items():
             out[f"{task}_accuracy/{name}"] = v
     correct = cases["gender"][0]
+    for name, v in percent_by_group(correct, gender, GENDERS).items():
+        out[f"gender_accuracy/{name}"] = v
     for r, race_name in enumerate(RACES):
         mine = race == r
         for name, v in percent_by_group(correct[mine], gender[mine], GENDERS).items():
