@@ -27,7 +27,7 @@ from bench.errors import BenchError
 from bench.io import atomic_write_json
 from bench.models.hub import CHECKPOINT_SUFFIXES
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _v1_to_v2(d: dict[str, Any]) -> dict[str, Any]:
@@ -36,11 +36,17 @@ def _v1_to_v2(d: dict[str, Any]) -> dict[str, Any]:
     return {**d, "partial": False, "n_found": {}, "n_expected": {}, "schema_version": 2}
 
 
+def _v2_to_v3(d: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 names the model's family and what was assumed about its architecture;
+    version-2 results were all of OpenAI-layout models read without recorded assumptions."""
+    return {**d, "model_family": None, "assumptions": [], "schema_version": 3}
+
+
 #: File names under a results folder that hold other kinds of results (bench.overlap).
 OTHER_RESULT_FILES = ("overlap.json",)
 
 # version n -> function turning a version-n dict into a version-(n + 1) dict.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 class ResultFileError(BenchError):
@@ -66,6 +72,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "created": (str,),
     "model": (str,),
     "model_slug": (str,),
+    "model_family": _OPT_STR,
+    "assumptions": (list,),
     "weights_sha256": _OPT_STR,
     "task": (str,),
     "task_version": (int,),
@@ -100,6 +108,10 @@ class Result:
     Attributes:
         model: The model's name as given (``ViT-B/32``, or a checkpoint's file name).
         model_slug: The folder name under ``results/`` (see :func:`model_slug`).
+        model_family: ``openai``, ``bench``, ``open_clip`` or ``hf`` (``None``: in-memory or
+            older results).
+        assumptions: What bench assumed, not knew, about the model's architecture (a plain
+            state dict read with OpenAI's conventions); shown in reports.
         weights_sha256: sha256 of the weights evaluated; ``None`` only for in-memory models.
         task, task_version, task_config_hash: Which task, exactly (the task file's sha256).
         suite: ``zero-shot``, ``linear-probe``, ``few-shot``, ``robustness`` ...
@@ -149,6 +161,8 @@ class Result:
     device: str = "cpu"
     precision: str = "fp32"
     extra: dict[str, Any] = field(default_factory=dict)
+    model_family: str | None = None
+    assumptions: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     bench_version: str = __version__
     git_commit: str | None = field(default_factory=lambda: git_commit())
@@ -200,6 +214,8 @@ def validate(d: Mapping[str, Any]) -> None:
         for k, v in d[name].items():
             if isinstance(v, bool) or not isinstance(v, _NUM):
                 raise ValueError(f"{name}[{k!r}] is {v!r}; expected a number")
+    if not all(isinstance(a, str) for a in d["assumptions"]):
+        raise ValueError(f"field 'assumptions' is {d['assumptions']!r}; expected a list of strings")
     _validate_nested(d)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from eval_fixtures import _one_thread, run_cli, save_tiny, tiny_eval_model  # noqa: F401
+from eval_fixtures import _one_thread, error_lines, run_cli, save_tiny, tiny_eval_model  # noqa: F401
 
 from bench import features
 from bench.errors import CorruptImageError
@@ -237,7 +237,7 @@ def test_corrupt_image_is_one_line_naming_the_file(tmp_path, corrupt_digits, wor
         "--out", str(tmp_path / "r"), "--workers", str(workers), "--quiet",
     )  # fmt: skip
     assert code == 2
-    lines = err.strip().splitlines()
+    lines = error_lines(err)
     assert len(lines) == 1 and "/data/digits/img3.png" in lines[0]
     assert "truncated file" in lines[0] and "--skip-corrupt" in lines[0]
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from eval_fixtures import _one_thread, run_cli, run_json, save_tiny  # noqa: F401
+from eval_fixtures import _one_thread, error_lines, run_cli, run_json, save_tiny  # noqa: F401
 
 from bench import results
 from bench.results import (
@@ -48,7 +48,7 @@ def test_committed_example_file_loads():
     """Old results must keep loading: this file was written by schema version 1."""
     assert json.loads(EXAMPLE.read_text())["schema_version"] == 1
     r = read_result(EXAMPLE)  # migrated in memory: version 1 knew nothing of partial data
-    assert r.schema_version == SCHEMA_VERSION == 2
+    assert r.schema_version == SCHEMA_VERSION == 3
     assert (r.partial, r.n_found, r.n_expected) == (False, {}, {})
     assert (r.task, r.suite, r.metric) == ("digits", "linear-probe", "accuracy")
     assert r.probe["C"] in [c for c, _ in r.probe["search"]]
@@ -159,7 +159,7 @@ def test_run_refuses_to_overwrite_a_file_of_another_schema(tmp_path: Path):
         "--out", str(out), "--workers", "0", "--quiet",
     )  # fmt: skip
     assert code == 2
-    assert len(err.strip().splitlines()) == 1
+    assert len(error_lines(err)) == 1
     assert str(path) in err and "newer than this bench" in err and "--force" in err
     assert path.read_text() == alien  # untouched
 

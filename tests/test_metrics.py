@@ -208,3 +208,75 @@ def test_score_gives_the_metric_with_top1_top5():
     multi = torch.as_tensor(rng.integers(0, 2, (200, 10)))
     m = metrics.score("map_11point", scores, multi)
     assert "top1" not in m.parts and "top5" not in m.parts and 0 <= m.value <= 100
+
+
+def test_voc_difficult_entries_are_ignored_as_the_devkit_does():
+    """One class, four images ranked 0.9 > 0.8 > 0.7 > 0.6: positive, difficult-only,
+    negative, positive. By hand: counting the difficult-only image as a negative gives
+    precisions 1, 1/2, 1/3, 2/4 at recalls 1/2, 1/2, 1/2, 1, so 11-point AP = (6 * 1 +
+    5 * 0.5) / 11 = 77.27%; the devkit (gt = 0: neither tp nor fp) drops it: precisions
+    1, 1/2, 2/3 at recalls 1/2, 1/2, 1, so AP = (6 * 1 + 5 * 2/3) / 11 = 84.85%."""
+    scores = np.array([[0.9], [0.8], [0.7], [0.6]])
+    labels = np.array([[1], [0], [0], [1]])
+    difficult = np.array([[False], [True], [False], [False]])
+    assert "difficult" in metrics.get_metric("map_11point").needs
+    counted = metrics.score("map_11point", scores, labels).value
+    ignored = metrics.score("map_11point", scores, labels, {"difficult": difficult}).value
+    assert counted == pytest.approx(100 * 8.5 / 11)
+    assert ignored == pytest.approx(100 * (6 + 5 * 2 / 3) / 11)
+
+
+def test_voc_loader_difficult_flags_reach_the_metric_through_side_data(tmp_path):
+    from _datasets_fixtures import build_voc2007
+    from eval_fixtures import tiny_eval_model
+
+    from bench.features import extract
+    from bench.settings import Settings
+    from bench.tasks import get_task
+
+    build_voc2007(tmp_path / "voc2007")
+    task = get_task("voc2007")
+    settings = Settings.build(device="cpu", workers=0, data_root=tmp_path, allow_partial=True,
+                              progress=False)  # fmt: skip
+    fs = extract(tiny_eval_model(), task, "val", settings)
+    person = [n[0] if not isinstance(n, str) else n for n in task.classnames].index("person")
+    assert fs.side["difficult"].shape == (2, 20) and bool(fs.side["difficult"][1, person])
+    assert int(fs.side["difficult"].sum()) == 1
+
+
+def _fixture(kind: str, n: int = 6, c: int = 3):
+    """Perfect scores and matching labels of a metric's label kind (n samples)."""
+    y = np.arange(n) % c
+    scores = np.where(np.eye(c)[y] > 0, 5.0, -5.0)
+    if kind == "class":
+        return scores, y, {}
+    if kind == "binary":
+        return scores[:, :2] * 0 + np.stack([-(y % 2), y % 2], 1), y % 2, {}
+    if kind == "multi_hot":
+        return scores, np.eye(c)[y], {}
+    if kind == "frames":
+        return scores, y, {"anchors": list(range(n)), "pmk_sets": {}}
+    raise AssertionError(f"no fixture for label kind {kind!r}: add one")
+
+
+@pytest.mark.parametrize("name", metrics.names())
+def test_nan_scores_are_never_right(name):
+    m = metrics.get_metric(name)
+    scores, labels, side = _fixture(m.labels)
+    assert metrics.score(name, scores, labels, side).value == pytest.approx(100.0)
+    nan = np.full_like(scores, np.nan)
+    worst = metrics.score(name, nan, labels, side).value
+    if m.labels == "multi_hot":
+        # per class, 2 positives ranked below 4 negatives: precision 1/5 at recall 1/2 and
+        # 2/6 at recall 1, so the max precision at recall >= t is 1/3 for every t
+        assert worst == pytest.approx(100 / 3)
+    else:
+        assert worst == 0.0
+    # one NaN among a sample's scores makes that sample wrong (1 of 6) in the class metrics
+    one = scores.copy()
+    one[0, -1] = np.nan
+    if m.labels in ("class", "frames"):
+        expected = 100 * 5 / 6 if name != "mean_per_class_accuracy" else 100 * (1 / 2 + 2) / 3
+        if name == "mean_top1_top5":
+            expected = 100 * 5 / 6
+        assert metrics.score(name, one, labels, side).value == pytest.approx(expected)

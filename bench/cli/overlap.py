@@ -58,6 +58,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--force", action="store_true", help="replace existing overlap results")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="score test splits with fewer items than the task expects (zero-shot accuracy)",
+    )
     p.set_defaults(func=run)
 
 
@@ -83,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         data_root=args.data_root,
         force=args.force,
         progress=not args.quiet,
+        allow_partial=args.allow_partial,
     )
     model = load_model(args.model, args.weights, settings) if args.model else None
     written = run_overlap(

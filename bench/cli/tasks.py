@@ -58,6 +58,26 @@ def _present_text(value: bool | None) -> str:
     return {True: "yes", False: "no", None: "no loader"}[value]
 
 
+def data_status(task: Task, root: str | None) -> str:
+    """``yes`` (every split has the expected size), ``partial (n of N)`` items, ``no``, or
+    ``no loader``. Counting lists the splits' items; no image is decoded."""
+    from bench.errors import BenchError
+
+    found = present(task, root)
+    if not found:
+        return _present_text(found)
+    expected = task.expected_sizes()
+    fold = 0 if task.probe_folds > 1 else None
+    n = 0
+    for split in expected:
+        try:
+            n += len(task.dataset(split, root=root, fold=None if split == "test" else fold))
+        except BenchError:  # a split that cannot be opened counts as empty
+            pass
+    total = sum(expected.values())
+    return "yes" if n == total else f"partial ({n:,} of {total:,})"
+
+
 def summary(task: Task, root: str | None) -> dict[str, Any]:
     """One row of the listing."""
     return {
@@ -70,6 +90,7 @@ def summary(task: Task, root: str | None) -> dict[str, Any]:
         "sizes": task.expected_sizes(),
         "val": "official" if task.val and task.val.official else ("carved" if task.val else None),
         "present": present(task, root),
+        "data": data_status(task, root),
     }
 
 
@@ -82,7 +103,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             f"{r['sizes']['train']:,}" if "train" in r["sizes"] else "-",
             f"{r['sizes']['val']:,} ({r['val']})" if r["val"] else "-",
             f"{r['sizes']['test']:,}",
-            _present_text(r["present"]),
+            r["data"],
             ",".join(r["tags"]),
         ]
         for r in rows
@@ -114,7 +135,7 @@ def describe(task: Task, root: str | None) -> str:
             if val is None
             else ("official" if val.official else f"carved from train, seed {val.seed}")
         ),
-        f"data:        {_present_text(present(task, root))} ({task.data_root(root)})",
+        f"data:        {data_status(task, root)} ({task.data_root(root)})",
         f"loader:      {task.source.loader} {dict(task.source.options) or ''}".rstrip(),
         f"homepage:    {task.source.homepage}",
     ]

@@ -58,7 +58,13 @@ def resolve(name: str, *, weights: str | os.PathLike[str] | None = None) -> Mode
     path = Path(name).expanduser()
     if path.is_file() or path.suffix in _CHECKPOINT_SUFFIXES or name.startswith((".", "/", "~")):
         return resolve_file(name, None)
+    import difflib
+
+    from bench.models.hub import available_models
+
+    close = difflib.get_close_matches(name, available_models(), n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
     raise UnknownNameError(
-        f"unknown model {name!r}; give FAMILY:NAME ({', '.join(FAMILIES.names())}), one of "
+        f"unknown model {name!r}; {hint}give FAMILY:NAME ({', '.join(FAMILIES.names())}), one of "
         "OpenAI's nine, or a checkpoint file path (list them with `bench models`)"
     )

@@ -16,11 +16,11 @@ import numpy as np
 from scipy.stats import binomtest
 
 from bench.errors import BenchError
-from bench.models.seam import ClipModel
+from bench.models.seam import EvalModel
 from bench.settings import Settings
 
 
-def zero_shot_correct(model: ClipModel, task: Any, settings: Settings) -> np.ndarray:
+def zero_shot_correct(model: EvalModel, task: Any, settings: Settings) -> np.ndarray:
     """Per test item: is the zero-shot top-1 prediction right? (bool ``[N]``)
 
     The one call into the zero-shot protocol (features cache + prompt-ensemble classifier),
@@ -29,31 +29,16 @@ def zero_shot_correct(model: ClipModel, task: Any, settings: Settings) -> np.nda
     Raises:
         BenchError: a multi-label task (no top-1 accuracy).
     """
-    from bench import zeroshot
     from bench.features import extract
+    from bench.protocols import zero_shot
 
     if task.multilabel:
         raise BenchError(f"task {task.name} is multi-label; overlap accuracy needs single labels")
-    test = extract(
-        model.module,
-        task,
-        "test",
-        device=settings.device,
-        batch_size=settings.batch_size,
-        workers=settings.workers,
-        precision=settings.precision,
-        data_root=settings.data_root,
-        weights_sha256=model.weights_sha256,
-        progress=settings.progress,
+    test = extract(model, task, "test", settings)
+    classifier = zero_shot.build_classifier(
+        model, task.class_prompts, task.templates, precision=settings.precision
     )
-    classifier = zeroshot.build_classifier(
-        model.module,
-        task.class_prompts,
-        task.templates,
-        precision=settings.precision,
-        weights_sha256=model.weights_sha256,
-    )
-    pred = zeroshot.logits(test.features, classifier).argmax(dim=1)
+    pred = zero_shot.logits(test.embedding, classifier).argmax(dim=1)
     return (pred == test.labels).cpu().numpy()
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from bench.errors import BenchError
-from bench.models.seam import ClipModel
+from bench.models.seam import EvalModel
 from bench.overlap import accuracy, pairs, sources
 from bench.overlap.augment import augment
 from bench.overlap.calibrate import Calibration, calibrate
@@ -42,13 +42,11 @@ class _TestSide:
     hashes: list[str]
 
 
-def load_model(model: str, weights: str | None, settings: Settings) -> ClipModel:
-    """``--model``/``--weights`` through the suites' resolver, adapted to the seam."""
-    from bench.suites import model_spec
+def load_model(model: str, weights: str | None, settings: Settings) -> EvalModel:
+    """``--model``/``--weights`` through the suites' one model resolution (an EvalModel)."""
+    from bench.suites.models import model_spec
 
-    spec = model_spec(model, weights=weights, device=settings.device)
-    module = spec.get().to(settings.device).eval()
-    return ClipModel(module, spec.name, weights_sha256=spec.weights_sha256)
+    return model_spec(model, settings, weights=weights).get().to(settings.device)
 
 
 def _encode_all(
@@ -129,7 +127,7 @@ def run_overlap(
     tasks: Sequence[Any],
     settings: Settings,
     *,
-    model: ClipModel | None = None,
+    model: EvalModel | None = None,
     detector: str = "thumb",
     threshold: float | None = None,
     out: str | Path = "results",
@@ -213,7 +211,7 @@ def _task_result(
     index: np.ndarray,
     first: dict[str, int],
     cal: Calibration,
-    model: ClipModel | None,
+    model: EvalModel | None,
     settings: Settings,
     out: str | Path,
 ) -> OverlapResult:

@@ -21,7 +21,7 @@ from bench.results import SCHEMA_VERSION, load_results, model_slug
 DEFAULT_RESULTS = "results"
 COLUMNS = (
     "model", "model_slug", "task", "suite", "shots", "seed", "metric", "value", "top1", "top5",
-    "metrics", "aggregate", "prompt_mode", "path",
+    "metrics", "aggregate", "prompt_mode", "path", "partial",
 )  # fmt: skip
 # A zero-shot result's ``prompts["mode"]`` (absent = ensemble) -> the suite name it is reported
 # under, which is also its file's stem (``zero-shot-single.json``). Only the ensemble is
@@ -95,6 +95,7 @@ def collect(results_dir: str | Path) -> Collected:
                 "shots": r.shots, "seed": r.seed, "metric": r.metric, "value": float(r.value),
                 "top1": r.top1, "top5": r.top5, "metrics": dict(r.metrics),
                 "aggregate": r.aggregate, "prompt_mode": mode, "path": rel,
+                "partial": bool(r.partial),
             }
         )  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(COLUMNS))

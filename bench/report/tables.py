@@ -24,6 +24,8 @@ from bench.report.published import SOURCE, openai_name, published_openai
 
 MISSING = "—"
 INCOMPLETE = "*"
+#: Marks a value computed on partial data (``--allow-partial``: fewer items than expected).
+PARTIAL = "†"
 SHIFT_SUITES = ("robustness", "robustness-adapt")
 SUITE_TITLES = {
     "zero-shot": "zero-shot, prompt ensemble",
@@ -48,6 +50,7 @@ class Table:
         averages: Average column name -> the columns it averages.
         notes: Lines printed under the table.
         digits: Decimals shown.
+        partial: Rows x columns, True where the value is on partial data (marked :data:`PARTIAL`).
     """
 
     name: str
@@ -56,6 +59,13 @@ class Table:
     averages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     digits: int = 1
+    partial: pd.DataFrame | None = None
+
+    def _partial(self) -> pd.DataFrame:
+        if self.partial is None:
+            return pd.DataFrame(False, index=self.values.index, columns=self.values.columns)
+        mask = self.partial.reindex(index=self.values.index, columns=self.values.columns)
+        return mask.fillna(False).astype(bool)
 
     def average(self, col: str) -> tuple[pd.Series, pd.Series]:
         """The mean over the present cells of an average's columns, and how many were present."""
@@ -66,17 +76,28 @@ class Table:
     def cells(self) -> pd.DataFrame:
         """Formatted strings: values, then averages (``*`` where a row is incomplete)."""
         fmt = self.values.map(lambda v: _fmt(v, self.digits))
+        partial = self._partial()
+        fmt = fmt.where(~partial, fmt + PARTIAL)
         for col, members in self.averages.items():
             mean, n = self.average(col)
             total = len(members)
+            cols = [c for c in members if c in partial.columns]
+            any_partial = partial[cols].any(axis=1) if cols else [False] * len(mean)
             fmt[col] = [
-                MISSING if k == 0 else _fmt(m, self.digits) + ("" if k == total else INCOMPLETE)
-                for m, k in zip(mean, n, strict=True)
+                MISSING
+                if k == 0
+                else _fmt(m, self.digits) + ("" if k == total else INCOMPLETE) + (PARTIAL * p)
+                for m, k, p in zip(mean, n, any_partial, strict=True)
             ]
         return fmt
 
     def footnotes(self) -> list[str]:
         lines = list(self.notes)
+        if self._partial().to_numpy().any():
+            lines.append(
+                f"Values marked {PARTIAL} are on partial data (a split with fewer items than the "
+                "task expects, run with --allow-partial): not comparable with published numbers."
+            )
         if any(self.average(c)[1].lt(len(m)).any() for c, m in self.averages.items()):
             lines.append(
                 f"Averages marked {INCOMPLETE} are over the tasks present only (the row lacks "
@@ -161,16 +182,23 @@ def collapse_seeds(df: pd.DataFrame) -> pd.DataFrame:
     agg = df[df["seed"].isna()].drop_duplicates(keys, keep="last")
     seeded = df[df["seed"].notna()]
     seeded = seeded[~seeded.set_index(keys).index.isin(agg.set_index(keys).index)]
+    if "partial" not in df:
+        df = df.assign(partial=False)
+        agg, seeded = agg.assign(partial=False), seeded.assign(partial=False)
     means = seeded.groupby(keys, as_index=False).agg(
-        value=("value", "mean"), metric=("metric", "first"), metrics=("metrics", "first")
-    )
-    out = pd.concat([agg[[*keys, "value", "metric", "metrics"]], means], ignore_index=True)
+        value=("value", "mean"), metric=("metric", "first"), metrics=("metrics", "first"),
+        partial=("partial", "any"),
+    )  # fmt: skip
+    cols = [*keys, "value", "metric", "metrics", "partial"]
+    out = pd.concat([agg[cols], means], ignore_index=True)
     out["shots"] = out.pop("_shots").where(lambda s: s >= 0)
     return out.sort_values(["model", "suite", "task", "shots"]).reset_index(drop=True)
 
 
-def _pivot(df: pd.DataFrame, index: str | list[str], columns: Sequence[str]) -> pd.DataFrame:
-    wide = df.pivot_table(index=index, columns="task", values="value", aggfunc="first")
+def _pivot(
+    df: pd.DataFrame, index: str | list[str], columns: Sequence[str], values: str = "value"
+) -> pd.DataFrame:
+    wide = df.pivot_table(index=index, columns="task", values=values, aggfunc="first")
     wide = wide.reindex(columns=list(columns))
     wide.columns.name = None
     return wide.sort_index()
@@ -258,9 +286,20 @@ TABLE_BUILDERS = {"robustness": _shift_table, "robustness-adapt": _shift_table,
 
 def suite_table(df: pd.DataFrame, suite: str) -> Table:
     """Models x tasks for one suite, with the averages the paper reports (see the builders in
-    :data:`TABLE_BUILDERS`; any other suite gets :func:`_task_table`)."""
+    :data:`TABLE_BUILDERS`; any other suite gets :func:`_task_table`). Values on partial data
+    are marked :data:`PARTIAL`."""
     rows = collapse_seeds(df[df["suite"] == suite])
-    return TABLE_BUILDERS.get(suite, _task_table)(rows, suite)
+    table = TABLE_BUILDERS.get(suite, _task_table)(rows, suite)
+    if not rows.empty and rows["partial"].any():
+        marked = rows.assign(partial=rows["partial"].astype(float))
+        if suite == "few-shot":
+            marked = marked.assign(shots=marked["shots"].fillna(-1).astype(int))
+            mask = _pivot(marked, ["model", "shots"], list(table.values.columns), "partial")
+            mask.index = pd.Index([f"{m} ({k}-shot)" for m, k in mask.index], name="model")
+        else:
+            mask = _pivot(marked, "model", list(table.values.columns), "partial")
+        table.partial = mask > 0
+    return table
 
 
 def shift_points(df: pd.DataFrame, suite: str = "robustness") -> pd.DataFrame:

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from bench.errors import BenchError
 from bench.features import SplitFeatures, extract
 from bench.finite import check_finite
 from bench.models.seam import EvalModel
@@ -51,12 +52,34 @@ class ModelSpec:
     name: str
     weights_sha256: str
     loader: Callable[[], EvalModel]
+    slug: str | None = None
+    family: str | None = None
+    assumptions: tuple[str, ...] = ()
     _model: EvalModel | None = None
 
+    def __post_init__(self) -> None:
+        if self.slug is None:
+            self.slug = model_slug(self.name)
+
     def get(self) -> EvalModel:
+        """The model, loaded on first use.
+
+        Raises:
+            ModelLoadError: the weights could not be loaded (the whole run stops: every task
+                would fail the same way).
+        """
         if self._model is None:
-            self._model = self.loader()
+            try:
+                self._model = self.loader()
+            except ModelLoadError:
+                raise
+            except BenchError as e:
+                raise ModelLoadError(str(e)) from e
         return self._model
+
+
+class ModelLoadError(BenchError):
+    """The model could not be loaded; no task of the run can be evaluated."""
 
 
 @dataclass
@@ -84,7 +107,7 @@ class RunContext:
 
     @property
     def slug(self) -> str:
-        return model_slug(self.spec.name)
+        return self.spec.slug
 
     def features(self, task: Any, split: str, fold: int | None = None) -> SplitFeatures:
         """A split's features (memory, then the disk cache, then extraction)."""
@@ -172,6 +195,8 @@ class RunContext:
         return Result(
             model=self.spec.name,
             model_slug=self.slug,
+            model_family=self.spec.family,
+            assumptions=list(self.spec.assumptions),
             weights_sha256=self.spec.weights_sha256,
             task=task.name,
             task_version=task.version,

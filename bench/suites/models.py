@@ -1,18 +1,16 @@
 """Model resolution for a run: ``--model`` / ``--weights`` / ``--name`` -> a :class:`ModelSpec`
 whose loader gives an :class:`bench.models.seam.EvalModel`. :func:`model_spec` is the one
-function that turns what the user named into a model."""
+function that turns what the user named into a model; the families' resolver
+(:func:`bench.models.resolve`: ``openai``, ``bench``, ``open_clip``, ``hf``) does the naming."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 
-from bench.errors import BenchError, UnknownNameError
-from bench.io import sha256_file
-from bench.models.hub import CHECKPOINT_SUFFIXES
 from bench.models.seam import ClipModel, EvalModel
+from bench.results import model_slug
 from bench.settings import Settings
 from bench.suites.context import ModelSpec
 
@@ -24,72 +22,42 @@ def model_spec(
     weights: str | os.PathLike[str] | None = None,
     model_name: str | None = None,
 ) -> ModelSpec:
-    """Resolves ``--model`` / ``--weights`` without loading the weights yet.
+    """Resolves ``--model`` / ``--weights`` without loading the weights when it can.
 
-    ``model`` is an :class:`EvalModel`, an in-memory CLIP, a checkpoint path, or a registered
-    name (``bench models``). ``weights`` is a checkpoint file to evaluate under the name
-    ``model``; with a registered name it must be that model's official file (a local copy).
-    ``model_name`` (``--name``) is the name results carry.
+    ``model`` is an :class:`EvalModel`, an in-memory CLIP, or a name :func:`bench.models.resolve`
+    knows (``ViT-B/32``, ``openai:ViT-B/32``, ``open_clip:ARCH[/PRETRAINED]``, ``hf:REPO_OR_DIR``,
+    a checkpoint path). ``weights`` is a local weights file for that name. ``model_name``
+    (``--name``) is the name results carry. A model whose weights' sha256 is known only once it
+    is downloaded (``open_clip:ARCH/PRETRAINED``, an HF hub id) is loaded here.
 
     Raises:
-        UnknownNameError: ``model`` is neither a file nor a registered model name.
-        BenchError: a checkpoint path that does not exist, or weights that are not the
-            named model's.
+        UnknownNameError: a name of no family, model or file (with close matches).
+        BenchError: bad weights, an ambiguous state dict, a missing optional extra.
     """
-    from bench.models import get_model_info, load, load_checkpoint
-
     if isinstance(model, torch.nn.Module):
         wrapped = ClipModel(model, model_name or "model", "bench")
         return ModelSpec(wrapped.name, wrapped.weights_sha256, lambda: wrapped)
     if isinstance(model, EvalModel):
         return ModelSpec(model_name or model.name, model.weights_sha256, lambda: model)
-    name = str(model)
-    if weights is not None:
-        path = _existing_file(weights, "--weights")
-        sha = sha256_file(path)
-        official = _official_sha(name)
-        if official is not None and official != sha:
-            raise BenchError(
-                f"--weights {path} has sha256 {sha[:12]}..., not the official {name}'s "
-                f"{official[:12]}...; evaluate it under its own name (--model my-name "
-                f"--weights {path})"
-            )
-        shown = model_name or name
-        return ModelSpec(shown, sha, lambda: ClipModel(load_checkpoint(path), shown, "bench"))
-    if Path(name).is_file():  # results name a checkpoint by its file's stem
-        path, shown = Path(name), model_name or Path(name).stem
-        return ModelSpec(
-            shown, sha256_file(path), lambda: ClipModel(load_checkpoint(path), shown, "bench")
-        )
-    if Path(name).suffix in CHECKPOINT_SUFFIXES:
-        _existing_file(name, "--model")
-    try:
-        info = get_model_info(name)
-    except UnknownNameError as e:
-        raise UnknownNameError(f"{e}, or pass a checkpoint file path") from None
-    shown = model_name or info.name
+    from bench.models import resolve
+
+    handle = resolve(os.fspath(model), weights=weights)
+    shown = model_name or handle.name
 
     def _load() -> EvalModel:
-        clip = load(info.name, device=settings.device, precision="fp32")[0]
-        return ClipModel(clip, shown, "openai", weights_sha256=info.sha256)
+        loaded = handle.load(settings.device, "fp32")
+        loaded.name = shown
+        return loaded
 
-    return ModelSpec(shown, info.sha256, _load)
-
-
-def _official_sha(name: str) -> str | None:
-    from bench.models import get_model_info
-
-    try:
-        return get_model_info(name).sha256
-    except UnknownNameError:
-        return None
-
-
-def _existing_file(path: str | os.PathLike[str], flag: str) -> Path:
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise BenchError(
-            f"{flag} {path}: no such checkpoint file; pass an existing "
-            f"{'/'.join(CHECKPOINT_SUFFIXES)} file or a model name from `bench models`"
-        )
-    return p
+    slug = model_slug(model_name) if model_name else handle.slug
+    spec = ModelSpec(
+        shown,
+        handle.weights_sha256 or "",
+        _load,
+        slug=slug,
+        family=handle.family,
+        assumptions=tuple(handle.assumptions),
+    )
+    if handle.weights_sha256 is None:  # known only after the download
+        spec.weights_sha256 = spec.get().weights_sha256
+    return spec

@@ -15,7 +15,7 @@ from bench.models.seam import EvalModel
 from bench.results import ResultFileError, load_results, model_slug
 from bench.settings import Settings
 from bench.suites.base import SUITES, Suite
-from bench.suites.context import ModelSpec, RunContext, RunSummary
+from bench.suites.context import ModelLoadError, ModelSpec, RunContext, RunSummary
 from bench.suites.models import model_spec
 
 
@@ -95,7 +95,7 @@ def check_results_folder(out: Path, spec: ModelSpec) -> None:
     Raises:
         ResultsFolderError: naming both models and a free ``--name``.
     """
-    slug = model_slug(spec.name)
+    slug = spec.slug
     folder = out / slug
     if not folder.is_dir():
         return
@@ -177,5 +177,7 @@ def _run_group(ctx: RunContext, leaf: Suite, group: list[Any]) -> None:
     """Runs one group of tasks; a bad input of that group fails only that group."""
     try:
         leaf.runner(ctx, group, leaf)
+    except ModelLoadError:
+        raise
     except (BenchError, ResultFileError) as e:
         ctx.summary.failed.append((leaf.name, ",".join(t.name for t in group), str(e)))

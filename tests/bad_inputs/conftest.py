@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from eval_fixtures import error_lines
 
 
 @dataclass
@@ -25,7 +26,7 @@ class CliRun:
 
     def assert_one_line_error(self, *names: str) -> None:
         """Exit 2, one stderr line without a traceback, naming each of ``names``."""
-        lines = [ln for ln in self.stderr.splitlines() if ln.strip()]
+        lines = error_lines(self.stderr)
         assert self.returncode == 2, (self.returncode, self.stderr[-2000:])
         assert "Traceback" not in self.stderr, self.stderr[-2000:]
         assert len(lines) == 1, self.stderr[-2000:]

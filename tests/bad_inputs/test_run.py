@@ -13,7 +13,7 @@ from eval_fixtures import save_tiny, tiny_model
 
 from bench.results import Result, read_result, write_result
 
-from .conftest import run_cli, snapshot
+from .conftest import error_lines, run_cli, snapshot
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_one_failing_task_does_not_stop_the_others(ckpt: Path, tmp_path: Path):
         ckpt, out, "--tasks", "digits,cifar10,fer2013", "--allow-partial", "--data-root", str(data)
     )
     assert run.returncode == 2 and "Traceback" not in run.stderr
-    lines = run.stderr.strip().splitlines()
+    lines = error_lines(run.stderr)
     assert len(lines) == 2, run.stderr
     assert "digits" in lines[0] and "cannot be read as JSON" in lines[0]
     assert "cifar10" in lines[1] and "bench download cifar10" in lines[1]

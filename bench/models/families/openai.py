@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from bench.errors import DataMissingError
+from bench.errors import BenchError, DataMissingError
 from bench.io import sha256_file
 from bench.models import hub
 from bench.models.families.base import Family, ModelHandle, register, slug
@@ -24,7 +24,10 @@ def existing_file(path: str, flag: str = "--weights") -> Path:
     """``path`` as an existing file, else a one-line error naming it."""
     p = Path(path).expanduser()
     if not p.is_file():
-        raise DataMissingError(f"{flag} file {p} does not exist; check the path")
+        raise DataMissingError(
+            f"{flag} {p}: no such checkpoint file; check the path, or give a model name from "
+            "`bench models`"
+        )
     return p
 
 
@@ -47,7 +50,14 @@ def _resolve(ref: str, weights: str | None) -> ModelHandle:
     def load_file(device: torch.device, precision: str) -> ClipModel:
         from bench.models.loading import build_model, read_state_dict
 
-        model = build_model(read_state_dict(path), config=config)
+        try:
+            model = build_model(read_state_dict(path), config=config)
+        except BenchError as e:
+            raise BenchError(
+                f"--weights {path} does not fit {info.name}'s architecture ({str(e)[:160]}...); "
+                f"pass the model it belongs to: --model open_clip:ARCH --weights {path}, or "
+                f"--model {path} for a bench train checkpoint"
+            ) from None
         model = model.set_precision(precision).to(device)
         return ClipModel(model, name, "openai", weights_sha256=sha)
 
