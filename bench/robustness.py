@@ -287,6 +287,20 @@ def average_point(per_shift: dict[str, tuple[float, float]]) -> tuple[float, flo
     return float(np.mean(xs)), float(np.mean(ys))
 
 
+def check_n_boot(n_boot: int) -> int:
+    """``n_boot`` if it is a usable number of bootstrap resamples (at least 1).
+
+    Raises:
+        BenchError: naming the value and the valid range.
+    """
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
+        raise BenchError(
+            f"--bootstrap {n_boot!r}: the number of bootstrap resamples must be an integer of at "
+            "least 1 (default 1000)"
+        )
+    return n_boot
+
+
 def bootstrap_band(
     x_acc: np.ndarray,
     y_acc: np.ndarray,
@@ -309,6 +323,7 @@ def bootstrap_band(
     Returns:
         ``(lower, upper)`` logit-space y values on ``grid``.
     """
+    check_n_boot(n_boot)
     x, y = logit(x_acc), logit(y_acc)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(x), size=(n_boot, len(x)))

@@ -85,6 +85,21 @@ def write_video(path: Path, values: list[int], size: int = 16) -> Path:
     return path
 
 
+class Py2BatchPickler(pickle.Pickler):
+    """Pickles as the official CIFAR batches are (Python 2 cPickle, protocol 2): an ndarray's
+    raw bytes as a latin-1 ``str``, so the only globals are numpy's ``_reconstruct``,
+    ``ndarray`` and ``dtype`` (Python 3 would add ``_codecs.encode`` for bytes)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, np.ndarray):
+            raw = obj.tobytes().decode("latin1")
+            state = (1, obj.shape, obj.dtype, False, raw)
+            return np._core.multiarray._reconstruct, (np.ndarray, (0,), "b"), state
+        if isinstance(obj, np.dtype):
+            return np.dtype, (obj.str[1:], False, True), (3, "|", None, None, None, -1, -1, 0)
+        return NotImplemented
+
+
 # ----------------------------------------------------------------------------- builders
 
 
@@ -102,7 +117,7 @@ def build_cifar(root: Path) -> Expect:
         batch = {"batch_label": name, "labels": lab, "data": data, "filenames": ["x.png"] * 2}
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / name, "wb") as f:
-            pickle.dump(batch, f, protocol=2)
+            Py2BatchPickler(f, protocol=2).dump(batch)
         labels["test" if name == "test_batch" else "train"].extend(lab)
 
     def check(_: Path, ds: Any) -> None:

@@ -45,6 +45,9 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("BENCH_DATA", str(root / "data"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     yield
+    from bench.download import forget_failures
+
+    forget_failures()  # each test starts with no remembered unreachable URL
 
 
 @pytest.fixture(autouse=True)

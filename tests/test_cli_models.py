@@ -125,3 +125,11 @@ def test_installed_console_script():
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1 and "ViT-H/14" in bad.stderr
+
+
+def test_models_resolve_names_the_family_slug_and_weights(capsys):
+    assert main(["models", "--resolve", "openai:ViT-B/32", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    info = hub.get_model_info("ViT-B/32")
+    assert row == {"name": "ViT-B/32", "family": "openai", "slug": "ViT-B-32",
+                   "weights_sha256": info.sha256, "assumptions": []}  # fmt: skip

@@ -18,6 +18,7 @@ import torch
 from conftest import load_reference_module
 from PIL import Image
 
+from bench.download import MAX_ATTEMPTS
 from bench.errors import BenchError, ChecksumError, DataMissingError, UnknownNameError
 from bench.io import cache_dir, sha256_file
 from bench.models import CLIP, get_config, hub, load
@@ -294,7 +295,7 @@ def test_connection_that_keeps_dropping_fails_then_resumes_later(server, monkeyp
     assert part.read_bytes() == payload[: part.stat().st_size]  # kept, for resuming
     server.cut_every = None
     assert hub.download("RN50", progress=False).read_bytes() == payload
-    assert server.ranges[-1] == f"bytes={hub._MAX_ATTEMPTS * 1000}-"
+    assert server.ranges[-1] == f"bytes={MAX_ATTEMPTS * 1000}-"
 
 
 def test_offline_error_names_url_path_and_weights_flag(monkeypatch):
@@ -321,11 +322,13 @@ def test_corrupt_cached_file_is_replaced(server, monkeypatch):
     info = serve(server, monkeypatch, payload)
     target = cache_dir() / "models" / info.filename
     target.parent.mkdir(parents=True)
-    target.write_bytes(payload[:-10] + b"0123456789")  # same size, wrong bytes
+    wrong = payload[:-10] + b"0123456789"  # same size, wrong bytes
+    target.write_bytes(wrong)
     assert hub.cache_status("RN50") == "unverified"
-    with pytest.warns(UserWarning, match="does not have the sha256"):
+    with pytest.warns(UserWarning, match=rf"sha256 {sha256_file(target)}, expected {info.sha256}"):
         path = hub.download("RN50", progress=False)
     assert path.read_bytes() == payload
+    assert target.with_name(target.name + ".rejected").read_bytes() == wrong  # kept, not deleted
 
 
 def test_file_truncated_after_verification_is_hashed_again(server, monkeypatch):
@@ -335,7 +338,7 @@ def test_file_truncated_after_verification_is_hashed_again(server, monkeypatch):
     with open(path, "r+b") as f:
         f.truncate(1000)
     assert hub.cache_status("RN50") == "unverified"  # the marker no longer matches
-    with pytest.warns(UserWarning, match="does not have the sha256"):
+    with pytest.warns(UserWarning, match="kept as .*rejected"):
         assert hub.download("RN50", progress=False).read_bytes() == payload
     assert len(server.ranges) == 2
 

@@ -224,9 +224,11 @@ def test_hf_siglip_runs_on_transformers_with_its_processor(tmp_path) -> None:  #
     tokens = model.tokenize(texts)
     # SigLIP pads every text to the fixed length it was trained with.
     expected = tf.AutoProcessor.from_pretrained(tmp_path)(
-        text=texts, padding="max_length", max_length=12, return_tensors="pt"
+        text=texts, padding="max_length", truncation=True, max_length=12, return_tensors="pt"
     )["input_ids"]
     assert tokens.shape == (2, 12) and torch.equal(tokens, expected)
+    # SigLIP's text canonicalisation: lower case, punctuation dropped.
+    assert torch.equal(model.tokenize(["a photo of a cat"]), tokens[:1])
     pixels = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         ref_img = ref.get_image_features(pixel_values=pixels).pooler_output

@@ -95,6 +95,36 @@ def test_resume_from_a_named_checkpoint_and_extend(data, tmp_path):
     assert again.step == 6 and again.checkpoint.name == "step_00000006.pt"
 
 
+def _rewrite_saved_model_config(ckpt, edit) -> None:
+    state = torch.load(ckpt.state, map_location="cpu", weights_only=False)
+    edit(state["model_config"])
+    torch.save(state, ckpt.state)
+
+
+def test_resume_a_checkpoint_saved_before_activation_and_vision_heads(data, tmp_path):
+    train(_cfg(data, tmp_path / "old", steps=2), progress=False)
+    ckpt = latest_checkpoint(tmp_path / "old" / "checkpoints")
+
+    def drop_new_fields(saved: dict) -> None:
+        # A checkpoint written before these fields existed holds neither (their defaults).
+        assert saved.pop("activation") == "quick_gelu" and saved.pop("vision_heads") is not None
+
+    _rewrite_saved_model_config(ckpt, drop_new_fields)
+    resumed = train(_cfg(data, tmp_path / "old"), resume="latest", progress=False)
+    assert resumed.step == 4
+
+
+def test_resume_refuses_a_checkpoint_of_another_model(data, tmp_path):
+    train(_cfg(data, tmp_path / "gelu", steps=2), progress=False)
+    ckpt = latest_checkpoint(tmp_path / "gelu" / "checkpoints")
+    _rewrite_saved_model_config(ckpt, lambda saved: saved.update(activation="gelu"))
+    with pytest.raises(BenchError, match="resume with the same model"):
+        train(_cfg(data, tmp_path / "gelu"), resume="latest", progress=False)
+    _rewrite_saved_model_config(ckpt, lambda saved: saved.update(colour="red"))
+    with pytest.raises(BenchError, match=r"cannot read .*unknown fields \['colour'\]"):
+        train(_cfg(data, tmp_path / "gelu"), resume="latest", progress=False)
+
+
 def test_resume_without_checkpoint_says_where_it_looked(data, tmp_path):
     with pytest.raises(BenchError, match=r"nothing to resume from.*latest.json"):
         train(_cfg(data, tmp_path / "empty"), resume="latest", progress=False)
@@ -260,7 +290,7 @@ def test_checkpoint_writes_are_atomic(data, tmp_path, monkeypatch):
 
     monkeypatch.setattr(ckpt_io.torch, "save", killed_midway)
     model = load_checkpoint(latest_checkpoint(folder).weights)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(BenchError, match=r"cannot write .*step_00000004.*disk full"):
         ckpt_io.save_checkpoint(folder, 4, model, {})
     monkeypatch.setattr(ckpt_io.torch, "save", real_save)
     assert latest_checkpoint(folder).step == 2

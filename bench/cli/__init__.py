@@ -2,7 +2,8 @@
 
 Each module in :data:`COMMANDS` defines ``add_parser(subparsers)`` that adds its subparser
 and sets ``func`` (called with the parsed namespace, returns an exit code). A
-:class:`~bench.errors.BenchError` becomes one line on stderr and exit status 2.
+:class:`~bench.errors.BenchError`, or an ``OSError`` (permissions, disk full, a file where a
+folder should be), becomes one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 
 from bench import __version__
 from bench.errors import BenchError
+from bench.io import os_error
 
 # Order is the order shown in `bench --help`.
 COMMANDS = (
@@ -74,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except BenchError as e:
         print(f"bench {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a user's file system said no (permissions, space, a file in the way)
+        where = e.filename or "a file"
+        print(f"bench {args.command}: error: {os_error(where, e, 'use')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"bench {args.command}: interrupted", file=sys.stderr)

@@ -90,7 +90,7 @@ def fetch_task(task: Any, data_root: str | None) -> dict[str, Any]:
 
     loader = get_loader(task.source.loader)
     root = task.data_root(data_root)
-    options = dict(task.source.options)
+    options = task.loader_options(loader)
     entry = {"task": task.name, "path": str(root), "status": "", "detail": ""}
     if "embedded" in getattr(task, "tags", ()):
         return {**entry, "status": "embedded", "detail": "bundled with the package"}

@@ -15,6 +15,10 @@ EPILOG = """examples:
   bench models --json                   # the same as JSON, for scripts
   bench models ViT-B/32 RN50            # only these (open_clip spellings such as ViT-B-32 work)
   bench models --download ViT-B/32      # fetch and verify the weights into $BENCH_CACHE/models
+  bench models --family open_clip       # open_clip's pretrained names (needs bench[open_clip])
+  bench models --resolve open_clip:ViT-B-32 --weights ./ViT-B-32.pt
+                                        # what bench would evaluate: family, results folder,
+                                        # weights sha256, assumptions (nothing is loaded)
 
 Weights are cached under $BENCH_CACHE/models (default ~/.cache/bench/models). Offline, put the
 official file there by hand, or give any checkpoint with --weights PATH where a command loads one.
@@ -45,6 +49,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="FAMILY",
         help="list the names one family knows (open_clip: its pretrained weights)",
     )
+    parser.add_argument(
+        "--resolve",
+        metavar="MODEL",
+        help="resolve a --model name of any family (with --weights) without loading it",
+    )
+    parser.add_argument("--weights", metavar="PATH", help="with --resolve: a local weights file")
     parser.add_argument(
         "--download",
         action="store_true",
@@ -116,6 +126,13 @@ def run(args: argparse.Namespace) -> int:
             )
         for name in args.names:
             hub.download(name, progress=True)
+    if args.weights and not args.resolve:
+        raise BenchError(
+            f"--weights {args.weights} needs --resolve MODEL, e.g. `bench models --resolve "
+            "open_clip:ViT-B-32 --weights PATH`"
+        )
+    if args.resolve:
+        return _resolve(args.resolve, args.weights, args.json)
     if args.family:
         return _list_family(args.family, args.json)
     rows = model_rows(args.names)
@@ -149,4 +166,24 @@ def _list_family(name: str, as_json: bool) -> int:
         print(json.dumps({"family": name, "names": names}, indent=2))
     else:
         print("\n".join(names) if names else f"the {name} family lists no names offline")
+    return 0
+
+
+def _resolve(name: str, weights: str | None, as_json: bool) -> int:
+    from bench.models import resolve
+
+    handle = resolve(name, weights=weights)
+    row = {
+        "name": handle.name,
+        "family": handle.family,
+        "slug": handle.slug,
+        "weights_sha256": handle.weights_sha256,
+        "assumptions": list(handle.assumptions),
+    }
+    if as_json:
+        print(json.dumps(row, indent=2))
+    else:
+        for key, value in row.items():
+            shown = "; ".join(value) if isinstance(value, list) else value
+            print(f"{key}: {shown if shown not in (None, '') else '-'}")
     return 0

@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     """Draws the plot; prints the files written and why any fit is absent."""
     from bench.report.collect import collect, select
     from bench.report.plots import PLOTS, PlotRequest
+    from bench.robustness import check_n_boot
+
+    check_n_boot(args.bootstrap)
 
     fn = PLOTS.get(args.kind)
     data = select(collect(args.results), split_names(args.models))

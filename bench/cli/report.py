@@ -62,6 +62,9 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Builds the report; prints where it went and every note (or the JSON summary)."""
     from bench.report import build_report
+    from bench.robustness import check_n_boot
+
+    check_n_boot(args.bootstrap)
 
     summary = build_report(
         args.results,

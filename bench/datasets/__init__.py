@@ -9,9 +9,13 @@ A loader module ``bench.datasets.<loader>`` defines
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
+from collections.abc import Mapping
 from types import ModuleType
+from typing import Any
 
+from bench.errors import BenchError
 from bench.registry import Registry
 
 
@@ -32,3 +36,31 @@ def get_loader(name: str) -> ModuleType:
             registry.register(known, known)
         registry.canonical(name)  # raises with close matches
     return importlib.import_module(f"bench.datasets.{name}")
+
+
+_FIXED_PARAMS = ("task", "split", "root", "fold")
+
+
+def checked_options(loader: ModuleType, options: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``options`` (a task file's ``source.options``), checked against ``loader.load``'s keywords.
+
+    Args:
+        loader: The loader module.
+        options: The options to pass to ``load``, ``is_present`` and ``download``.
+        where: The task's name, for the message.
+
+    Raises:
+        BenchError: naming the unknown option and the loader's valid ones.
+    """
+    params = inspect.signature(loader.load).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(options)
+    valid = [n for n in params if n not in _FIXED_PARAMS]
+    for key in options:
+        if key not in valid:
+            loader_name = loader.__name__.rsplit(".", 1)[-1]
+            raise BenchError(
+                f"task {where!r}: unknown source.options key {key!r} for loader {loader_name!r}; "
+                f"valid options: {', '.join(valid) or 'none'}; fix the task file"
+            )
+    return dict(options)

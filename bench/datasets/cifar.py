@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy._core.multiarray import _reconstruct as np_reconstruct
 
 from bench.datasets._common import (
     LazyDataset,
@@ -23,6 +24,7 @@ from bench.datasets._common import (
     missing,
 )
 from bench.datasets._download import Resource, download_resources
+from bench.errors import BenchError
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
@@ -56,17 +58,48 @@ VARIANTS = {
 def _variant(task: Any, variant: str | None) -> dict:
     variant = variant or getattr(task, "name", "cifar10")
     if variant not in VARIANTS:
-        from bench.errors import BenchError
-
         raise BenchError(f"unknown CIFAR variant {variant!r}; valid: {', '.join(VARIANTS)}")
     return VARIANTS[variant]
 
 
+# The only globals the official batches reference (Python 2 cPickle, protocol 2, of a dict of
+# str, int lists and one uint8 ndarray): numpy's array reconstructor (``numpy.core`` in the
+# files, ``numpy._core`` since NumPy 2), the ndarray class and the dtype constructor.
+_CIFAR_GLOBALS: dict[tuple[str, str], Any] = {
+    ("numpy.core.multiarray", "_reconstruct"): np_reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): np_reconstruct,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+}
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Admits only :data:`_CIFAR_GLOBALS`: a crafted batch file cannot run code."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _CIFAR_GLOBALS[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"global {module}.{name} is not allowed in a CIFAR batch"
+            ) from None
+
+
 def _read_batch(path: Path, key: str) -> tuple[np.ndarray, list[int]]:
-    with open(path, "rb") as f:
-        entry = pickle.load(f, encoding="latin1")
-    data = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    return data, list(entry[key])
+    try:
+        with open(path, "rb") as f:
+            entry = _BatchUnpickler(f, encoding="latin1").load()
+        raw = entry["data"]
+        if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8:
+            raise ValueError(f"'data' is a {type(raw).__name__}, not a uint8 array")
+        labels = [int(v) for v in entry[key]]
+        data = raw.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as err:
+        raise BenchError(
+            f"{path} is not a CIFAR batch of the official python version ({err}); delete the "
+            "folder and run `bench download` again"
+        ) from err
+    return data, labels
 
 
 def load(

@@ -1,33 +1,29 @@
 """The nine OpenAI CLIP models: names, official weights, verified downloads and ``load``.
 
 Weights are downloaded once to ``bench.io.cache_dir()/models/<file>`` (``$BENCH_CACHE``,
-default ``~/.cache/bench``). A download goes into ``<file>.part`` and is renamed only after its
-sha256 matches the official one; an interrupted download resumes with an HTTP range request
-(or restarts when the server ignores it). A cached file is hashed once and the result is
+default ``~/.cache/bench``) by :mod:`bench.download` (the downloader datasets use too): into
+``<file>.part``, renamed only after its sha256 matches the official one, resumed with an HTTP
+range request (or restarted when the server ignores it). A cached file is hashed once and the result is
 remembered in ``<file>.sha256`` together with the file's size and mtime, so a file that changes
 afterwards (truncated, overwritten) is hashed again and never used unverified.
 """
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import json
 import os
-import urllib.error
-import urllib.request
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
-from tqdm import tqdm
 
-from bench.errors import BenchError, ChecksumError, DataMissingError, UnknownNameError
+from bench.download import fetch, locked, reject
+from bench.errors import DataMissingError, UnknownNameError
 from bench.io import atomic_write_json, cache_dir, sha256_file
+from bench.models.loading import CHECKPOINT_SUFFIXES
 from bench.registry import Registry
 
 if TYPE_CHECKING:
@@ -36,10 +32,6 @@ if TYPE_CHECKING:
     from bench.models.model import CLIP
 
 _BASE_URL = "https://openaipublic.azureedge.net/clip/models"
-_CHUNK = 1 << 20
-_MAX_ATTEMPTS = 5  # per download; a retry happens only after an attempt that made progress
-_TIMEOUT_S = 60.0
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
 
 
 @dataclass(frozen=True)
@@ -193,25 +185,15 @@ def cache_status(name: str, root: str | os.PathLike[str] | None = None) -> str:
     return "partial" if _part(path).is_file() else "missing"
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Serialises downloads of ``path`` between processes (POSIX; a no-op elsewhere)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def download(name: str, root: str | os.PathLike[str] | None = None, progress: bool = True) -> Path:
+def ensure_weights(
+    name: str, root: str | os.PathLike[str] | None = None, progress: bool = True
+) -> Path:
     """The path of the verified official weights of ``name``, downloading them if needed.
+
+    Separate from :func:`load` so that a runner can check that a task's data is present
+    before fetching a large checkpoint for it. A file at the path whose sha256 is wrong (put
+    there by hand, say) is kept as ``<file>.rejected``; a URL that failed once in this process
+    fails at once after (see :mod:`bench.download`).
 
     Args:
         name: A model name (see :func:`available_models`; open_clip spellings work too).
@@ -229,117 +211,30 @@ def download(name: str, root: str | os.PathLike[str] | None = None, progress: bo
     """
     info = get_model_info(name)
     target = models_dir(root) / info.filename
-    with _locked(target):
+    if target.is_file() and _marked_verified(target, info.sha256):
+        return target  # cheap: no hashing, no lock
+    with locked(target):
         if target.is_file():
             if _verify(target, info.sha256):
                 return target
-            warnings.warn(
-                f"{target} does not have the sha256 of the official {info.name} weights; "
-                "deleting it and downloading it again",
-                stacklevel=2,
-            )
-            target.unlink()
-        elif target.exists():
-            raise BenchError(f"{target} exists but is not a file; move it away and run again")
-        _fetch(info, target, progress)
+            reject(target, f"sha256 {sha256_file(target)}, expected {info.sha256}")
+    hint = (
+        f"without network, put the file (sha256 {info.sha256}) at {target}, or pass "
+        "--weights PATH to use a local checkpoint"
+    )
+    fetch(
+        info.url,
+        target,
+        f"sha256:{info.sha256}",
+        what=f"the {info.name} weights",
+        hint=hint,
+        progress=progress,
+    )
+    atomic_write_json(_marker(target), {"sha256": info.sha256, **_stat_key(target)})
     return target
 
 
-def _offline_error(info: ModelInfo, target: Path, reason: object) -> DataMissingError:
-    return DataMissingError(
-        f"cannot download the {info.name} weights from {info.url} ({reason}); without network, "
-        f"put the file (sha256 {info.sha256}) at {target}, or pass --weights PATH to use a "
-        "local checkpoint"
-    )
-
-
-def _fetch(info: ModelInfo, target: Path, progress: bool) -> None:
-    """Downloads ``info.url`` into ``<target>.part`` (resuming), verifies it, renames it."""
-    part = _part(target)
-    for _ in range(_MAX_ATTEMPTS):
-        before = part.stat().st_size if part.exists() else 0
-        try:
-            if _transfer(info.url, part, progress):
-                break
-            reason: object = "the connection closed before the end of the file"
-        except urllib.error.HTTPError as err:
-            raise _offline_error(info, target, f"HTTP {err.code} {err.reason}") from err
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
-            reason = getattr(err, "reason", None) or err
-        after = part.stat().st_size if part.exists() else 0
-        if after == before:  # no progress: retrying would fail the same way
-            raise _offline_error(info, target, reason)
-    else:
-        raise _offline_error(info, target, f"incomplete after {_MAX_ATTEMPTS} attempts: {reason}")
-    actual = sha256_file(part)
-    if actual != info.sha256:
-        part.unlink()
-        raise ChecksumError(
-            f"the file downloaded from {info.url} has sha256 {actual}, expected {info.sha256}; "
-            "it was deleted. Run again; if this persists, download it yourself, check its "
-            f"sha256 and put it at {target} or pass --weights PATH"
-        )
-    os.replace(part, target)
-    atomic_write_json(_marker(target), {"sha256": info.sha256, **_stat_key(target)})
-
-
-def _transfer(url: str, part: Path, progress: bool) -> bool:
-    """One HTTP attempt appending to ``part``; returns whether the file is now complete.
-
-    Resumes from the end of an existing ``part`` with a Range request; restarts from zero when
-    the server answers with the whole file instead.
-    """
-    part.parent.mkdir(parents=True, exist_ok=True)
-    offset = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"User-Agent": "bench"})
-    if offset:
-        request.add_header("Range", f"bytes={offset}-")
-    try:
-        response = urllib.request.urlopen(request, timeout=_TIMEOUT_S)
-    except urllib.error.HTTPError as err:
-        if err.code != 416 or not offset:
-            raise
-        if _content_range_total(err.headers) == offset:
-            return True  # complete already (a run stopped before verifying it)
-        part.unlink()  # longer than the file: it cannot be resumed
-        return _transfer(url, part, progress)
-    with response:
-        resumed = offset and response.status == 206 and _range_start(response.headers) == offset
-        offset = offset if resumed else 0
-        length = response.headers.get("Content-Length")
-        total = offset + int(length) if length is not None else None
-        with (
-            open(part, "ab" if resumed else "wb") as out,
-            tqdm(
-                total=total,
-                initial=offset,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc=part.name[: -len(".part")],
-                disable=not progress,
-            ) as bar,
-        ):
-            while chunk := response.read(_CHUNK):
-                out.write(chunk)
-                bar.update(len(chunk))
-    return total is None or part.stat().st_size >= total
-
-
-def _range_start(headers: Message) -> int | None:
-    """The first byte of a 206 answer (``Content-Range: bytes START-END/TOTAL``)."""
-    try:
-        return int(headers.get("Content-Range", "").split()[1].split("-")[0])
-    except (IndexError, ValueError):
-        return None
-
-
-def _content_range_total(headers: Message) -> int | None:
-    """The file size in a 416 answer (``Content-Range: bytes */TOTAL``)."""
-    try:
-        return int(headers.get("Content-Range", "").rsplit("/", 1)[1])
-    except (IndexError, ValueError):
-        return None
+download = ensure_weights  # the name of earlier releases
 
 
 def _resolve(
@@ -360,7 +255,7 @@ def _resolve(
             )
         return path, info
     if info is not None:
-        return download(info.name), info
+        return ensure_weights(info.name), info
     path = Path(text).expanduser()
     if path.is_file():
         return path, None

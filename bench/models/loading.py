@@ -23,6 +23,9 @@ from bench.errors import BenchError, DataMissingError
 from bench.io import sha256_file
 from bench.models.model import CLIP, ModelConfig
 
+# File suffixes that name a checkpoint file (rather than a model name) on the command line.
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
+
 # Entries of OpenAI's archives that describe the model rather than hold weights.
 NON_WEIGHT_KEYS = ("input_resolution", "context_length", "vocab_size")
 

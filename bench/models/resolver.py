@@ -14,10 +14,10 @@ from pathlib import Path
 
 from bench.errors import UnknownNameError
 from bench.models.families.base import FAMILIES, Family, ModelHandle
+from bench.models.loading import CHECKPOINT_SUFFIXES
 
 # The family modules; each registers itself on import (a new family: one module, one entry).
 FAMILY_MODULES = ("openai", "bench", "open_clip", "hf")
-_CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
 
 
 def families() -> list[Family]:
@@ -56,7 +56,7 @@ def resolve(name: str, *, weights: str | os.PathLike[str] | None = None) -> Mode
     if weights is not None:
         return resolve_file(weights, None, name=name)
     path = Path(name).expanduser()
-    if path.is_file() or path.suffix in _CHECKPOINT_SUFFIXES or name.startswith((".", "/", "~")):
+    if path.is_file() or path.suffix in CHECKPOINT_SUFFIXES or name.startswith((".", "/", "~")):
         return resolve_file(name, None)
     import difflib
 

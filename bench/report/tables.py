@@ -20,7 +20,7 @@ from tabulate import tabulate
 from bench import robustness
 from bench.errors import BenchError
 from bench.report.collect import ZERO_SHOT_SUITES
-from bench.report.published import SOURCE, openai_name, published_openai
+from bench.report.published import SOURCE, openai_name, published_for, published_row
 
 MISSING = "—"
 INCOMPLETE = "*"
@@ -348,37 +348,54 @@ def effective_robustness_table(df: pd.DataFrame, suite: str = "robustness") -> T
 
 
 def published_table(df: pd.DataFrame) -> Table | None:
-    """Ours against OpenAI's published zero-shot numbers, for OpenAI models in ``df``.
+    """Ours against the published zero-shot numbers, for the models in ``df`` that have a row
+    in the published file (:func:`bench.report.published.published_row`: OpenAI's nine and
+    open_clip's pretrained models, by name).
 
     Ours is the zero-shot suite's value, else the robustness suite's (zero-shot head). Returns None
-    when no model in ``df`` is one of OpenAI's.
+    when no model in ``df`` has published numbers.
     """
-    pub = published_openai()
     rows = collapse_seeds(df[df["suite"].isin(["zero-shot", "robustness"])])
-    rows = rows.assign(openai=rows["model"].map(openai_name)).dropna(subset=["openai"])
+    rows = rows.assign(label=rows["model"].map(_published_label)).dropna(subset=["label"])
     if rows.empty:
         return None
     rows = rows.sort_values("suite", key=lambda s: s.map({"zero-shot": 0, "robustness": 1}))
-    ours = rows.drop_duplicates(["openai", "task"], keep="first")
-    tasks = set(ours["task"]) & set(pub["task"])
-    records = []
-    for model in sorted(ours["openai"].unique()):
+    ours = rows.drop_duplicates(["label", "task"], keep="first")
+    pubs = {label: published_for(m) for label, m in zip(ours["label"], ours["model"], strict=True)}
+    tasks = set(ours["task"]) & {t for p in pubs.values() for t in p["task"]}
+    if not tasks:
+        return None
+    records, sources = [], {}
+    for label in sorted(pubs):
+        mine = ours[ours["label"] == label].set_index("task")["value"]
+        pub = pubs[label].set_index("task")["published"]
+        sources[label] = published_row(ours[ours["label"] == label]["model"].iloc[0])
         for task in task_order(tasks):
-            p = pub[(pub["model"] == model) & (pub["task"] == task)]["published"]
-            o = ours[(ours["openai"] == model) & (ours["task"] == task)]["value"]
-            pv = float(p.iloc[0]) if len(p) else np.nan
-            ov = float(o.iloc[0]) if len(o) else np.nan
-            records.append({"model": model, "task": task, "published": pv, "ours": ov,
+            pv = float(pub.get(task, np.nan))
+            ov = float(mine.get(task, np.nan))
+            records.append({"model": label, "task": task, "published": pv, "ours": ov,
                             "difference": ov - pv})  # fmt: skip
     values = pd.DataFrame(records).set_index(["model", "task"])
     values.index = [f"{m} / {t}" for m, t in values.index]
     values.index.name = "model / task"
     notes = [
         f"Published: {SOURCE}; difference = ours - published (points).",
+        "Rows of the published file (name, pretrained): "
+        + "; ".join(f"{label}: {name}, {tag}" for label, (name, tag) in sources.items())
+        + ".",
         "CLIP_benchmark's protocol differs from the paper's for some tasks (e.g. VOC 2007), so a "
         "difference is a comparison, not a verdict.",
     ]
-    return Table("published-comparison", "Ours vs published (OpenAI models)", values, {}, notes)
+    return Table("published-comparison", "Ours vs published", values, {}, notes)
+
+
+def _published_label(model: str) -> str | None:
+    """The row label of a model with published numbers (OpenAI's name for the nine), else None."""
+    if published_row(model) is None:
+        return None
+    return (
+        openai_name(model.removeprefix("openai:")) if not model.startswith("open_clip:") else model
+    )
 
 
 def prompt_ablation_table(df: pd.DataFrame) -> Table | None:

@@ -186,7 +186,7 @@ class Task:
             UnknownNameError: if the task's loader module does not exist.
         """
         loader = _loader(self.source.loader)
-        if loader.is_present(self, self.data_root(root), **self.source.options):
+        if loader.is_present(self, self.data_root(root), **self.loader_options(loader)):
             return True
         return self._mirror_present(root)
 
@@ -206,14 +206,15 @@ class Task:
         official layout is absent (so a missing dataset reports the official steps).
         """
         loader = _loader(self.source.loader)
-        if loader.is_present(self, self.data_root(root), **self.source.options):
+        if loader.is_present(self, self.data_root(root), **self.loader_options(loader)):
             return "official"
         return "hf-mirror" if self._mirror_present(root) else "official"
 
     def _reader(self, root: str | os.PathLike[str] | None, split: str) -> tuple[Any, Any, dict]:
         """The loader module, its folder and options for ``split`` of the copy in use."""
         if self.data_source(root) == "official":
-            return _loader(self.source.loader), self.data_root(root), dict(self.source.options)
+            loader = _loader(self.source.loader)
+            return loader, self.data_root(root), self.loader_options(loader)
         assert self.mirror is not None  # data_source says the mirror is there
         if split not in self.mirror.splits:
             from bench.errors import DataMissingError
@@ -266,6 +267,14 @@ class Task:
             )
         rest, carved = stratified_split(full.labels, self.val.size, self.val.seed)
         return IndexView(full, carved if split == "val" else rest)
+
+    def loader_options(self, loader: Any = None) -> dict[str, Any]:
+        """``source.options``, checked against the loader's keywords (a typo is a BenchError)."""
+        from bench.datasets import checked_options
+
+        return checked_options(
+            loader or _loader(self.source.loader), self.source.options, self.name
+        )
 
     def _check_split(self, split: str, fold: int | None) -> None:
         available = tuple(self.expected_sizes())

@@ -18,7 +18,9 @@ writing never leaves a checkpoint that ``--resume`` would pick up half-written.
 from __future__ import annotations
 
 import json
+import pickle
 import random
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,21 +50,40 @@ def checkpoint_paths(folder: Path, step: int) -> Checkpoint:
 
 
 def rng_state() -> dict[str, Any]:
-    """Every random generator's state (Python, NumPy, torch CPU and CUDA)."""
-    state = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
+    """Every random generator's state (Python, NumPy, torch CPU and CUDA) as tensors and numbers.
+
+    Only types that ``torch.load(weights_only=True)`` reads (tensors, ints, floats, strings,
+    lists, dicts), so a resume never needs to unpickle arbitrary objects.
+    """
+    version, internal, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": {
+            "version": int(version),
+            "state": torch.tensor(internal, dtype=torch.int64),
+            "gauss": gauss,
+        },
+        "numpy": {
+            "name": str(name),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+        state["cuda"] = list(torch.cuda.get_rng_state_all())
     return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restores what :func:`rng_state` captured (CUDA only where present on both sides)."""
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    py = state["python"]
+    random.setstate((py["version"], tuple(int(v) for v in py["state"].tolist()), py["gauss"]))
+    npy = state["numpy"]
+    keys = npy["keys"].numpy().astype(np.uint32)
+    np.random.set_state((npy["name"], keys, npy["pos"], npy["has_gauss"], npy["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         cuda = state["cuda"]
@@ -140,13 +161,29 @@ def _prune(folder: Path, keep: int) -> None:
 
 
 def latest_checkpoint(folder: str | Path) -> Checkpoint | None:
-    """The checkpoint ``latest.json`` names, or None if there is none."""
+    """The checkpoint ``latest.json`` names, or None if there is none.
+
+    Raises:
+        BenchError: if ``latest.json`` is not the JSON pointer this module writes.
+    """
     folder = Path(folder)
     pointer = folder / LATEST
     if not pointer.exists():
         return None
-    info = json.loads(pointer.read_text(encoding="utf-8"))
-    return Checkpoint(int(info["step"]), folder / info["weights"], folder / info["state"])
+    try:
+        info = json.loads(pointer.read_text(encoding="utf-8"))
+        step, weights, state = int(info["step"]), str(info["weights"]), str(info["state"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise BenchError(
+            f"{pointer} is corrupt ({type(err).__name__}: {err}); resume from a checkpoint "
+            "file instead (--resume <checkpoints>/step_<S>.pt) or delete it to start afresh"
+        ) from err
+    if Path(weights).name != weights or Path(state).name != state:
+        raise BenchError(
+            f"{pointer} names files outside its folder ({weights!r}, {state!r}); resume from a "
+            "checkpoint file instead (--resume <checkpoints>/step_<S>.pt)"
+        )
+    return Checkpoint(step, folder / weights, folder / state)
 
 
 def resolve_resume(resume: str | Path, checkpoints: Path) -> Checkpoint:
@@ -179,17 +216,42 @@ def resolve_resume(resume: str | Path, checkpoints: Path) -> Checkpoint:
     return found
 
 
+def _read(path: Path) -> Any:
+    """``torch.load(weights_only=True)`` of a checkpoint file; a failure is one BenchError."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "weights only" not in str(err).lower():
+            raise BenchError(f"{path} is truncated or corrupt ({err}); {_OTHER}") from err
+        raise BenchError(
+            f"{path} holds pickled Python objects, not only tensors and numbers, and is not "
+            f"loaded (it could run code; checkpoints of older bench versions are such files); "
+            f"{_OTHER}"
+        ) from err
+    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise BenchError(f"{path} is truncated or corrupt ({first}); {_OTHER}") from err
+
+
+_OTHER = "resume from another checkpoint, or train without --resume to start afresh"
+
+
 def load_train_state(ckpt: Checkpoint) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Reads a checkpoint's weights and training state, checking that they belong together.
 
+    Both files are read with ``torch.load(weights_only=True)``: no file runs code.
+
     Raises:
-        BenchError: if the weights file is not the one the state was saved with.
+        BenchError: if a file is truncated, corrupt or holds pickled objects, or the weights
+            file is not the one the state was saved with.
     """
-    state = torch.load(ckpt.state, map_location="cpu", weights_only=False)
+    state = _read(ckpt.state)
+    if not isinstance(state, dict) or not {"optimizer", "scheduler", "rng", "step"} <= set(state):
+        raise BenchError(f"{ckpt.state} is not a bench training state; {_OTHER}")
     if sha256_file(ckpt.weights) != state.get("weights_sha256"):
         raise BenchError(
             f"{ckpt.weights} is not the weights file {ckpt.state.name} was saved with (sha256 "
             "differs); resume from another checkpoint"
         )
-    weights = torch.load(ckpt.weights, map_location="cpu", weights_only=True)
+    weights = _read(ckpt.weights)
     return weights, state

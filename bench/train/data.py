@@ -79,6 +79,19 @@ def _caption(text: Any, name: str) -> str:
 # ----------------------------------------------------------------------------- sources
 
 
+def _check_row_count(path: Path, text: str, rows: list[tuple[str, str]]) -> None:
+    """A quote left open swallows the lines after it into one field: count lines against rows."""
+    lines = sum(1 for line in text.splitlines()[1:] if line.strip())
+    if lines == len(rows):
+        return
+    first = next((i for i, row in enumerate(rows) if any("\n" in f for f in row)), None)
+    at = f"; row {first + 2} spans several lines" if first is not None else ""
+    raise DataError(
+        f"{path} has {lines} data lines but {len(rows)} rows were read{at} (an unterminated "
+        "quote?); fix the quoting so that each row is one line"
+    )
+
+
 class CsvPairs:
     """Rows of a CSV/TSV file with an image-path column and a caption column.
 
@@ -87,8 +100,15 @@ class CsvPairs:
 
     def __init__(self, path: Path, image_key: str, caption_key: str, sep: str) -> None:
         self.path = path
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f, delimiter=sep)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise DataError(
+                f"{path} is not UTF-8 text (byte {err.start}: {err.object[err.start : err.start + 1]!r}); "
+                "save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
+            ) from err
+        try:
+            reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
             columns = reader.fieldnames or []
             missing = [k for k in (image_key, caption_key) if k not in columns]
             if missing:
@@ -97,6 +117,11 @@ class CsvPairs:
                     f"{columns}; set image_key / caption_key to the right names"
                 )
             self.rows = [(r[image_key] or "", r[caption_key] or "") for r in reader]
+        except csv.Error as err:
+            raise DataError(
+                f"{path} line {reader.line_num}: {err} (an unterminated quote?); fix the file"
+            ) from err
+        _check_row_count(path, text, self.rows)
 
     def __len__(self) -> int:
         return len(self.rows)

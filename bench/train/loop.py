@@ -25,6 +25,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from bench.errors import BenchError
+from bench.models.model import ModelConfig
 from bench.train import checkpoint as ckpt_io
 from bench.train.config import ConfigError, TrainConfig, save_config, to_dict
 from bench.train.data import PairDataset, StepSampler, TrainTransform, make_loader, open_pairs
@@ -106,7 +107,7 @@ def build_model(config: TrainConfig) -> nn.Module:
         BenchError: unknown name (with close matches), or an architecture whose checkpoints
             would not load back (its heads differ from what the state dict implies).
     """
-    from bench.models import CLIP, ModelConfig, get_config
+    from bench.models import CLIP, get_config
     from bench.models.loading import infer_config
 
     if config.model.endswith(".json"):
@@ -211,18 +212,31 @@ class Trainer:
     def _resume(self, resume: str | Path) -> None:
         found = ckpt_io.resolve_resume(resume, self.ckpt_dir)
         weights, state = ckpt_io.load_train_state(found)
-        saved = state.get("model_config")
-        if saved is not None and saved != self.model.config.to_dict():
-            raise BenchError(
-                f"{found.weights} holds model {saved}, not {self.config.model!r} "
-                f"({self.model.config.to_dict()}); resume with the same model"
-            )
+        self._check_saved_model(found.weights, state.get("model_config"))
         self.model.load_state_dict(weights)
         self.optimizer.load_state_dict(state["optimizer"])
         load_scheduler_state(self.scheduler, state["scheduler"], self.config)
         ckpt_io.set_rng_state(state["rng"])
         self.step, self.last_ckpt = int(state["step"]), found.weights
         self.skipped_total = int(state.get("skipped", 0))
+
+    def _check_saved_model(self, weights: Path, saved: dict[str, Any] | None) -> None:
+        # Compared as configs, not raw dicts: checkpoints saved before a field was added
+        # (activation, vision_heads) hold the field's default and still resume.
+        if saved is None:
+            return
+        try:
+            same = ModelConfig.from_dict(saved) == self.model.config
+        except BenchError as err:
+            raise BenchError(
+                f"{weights} holds a model config bench cannot read ({err}); resume with a "
+                "checkpoint of this bench version's model, or train afresh"
+            ) from None
+        if not same:
+            raise BenchError(
+                f"{weights} holds model {saved}, not {self.config.model!r} "
+                f"({self.model.config.to_dict()}); resume with the same model"
+            )
 
     # ------------------------------------------------------------------ data and logging
 

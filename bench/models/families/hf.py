@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from bench.errors import BenchError
+from bench.errors import BenchError, DataMissingError
 from bench.models.families.base import Family, ModelHandle, needs_extra, register, slug
 from bench.models.families.hf_build import build, fetch_error
 
@@ -53,6 +53,11 @@ def _resolve(ref: str, weights: str | None) -> ModelHandle:
         )
     tf = _tf()
     local = Path(ref).expanduser()
+    if ref.startswith((".", "/", "~")) and not local.is_dir():
+        raise DataMissingError(
+            f"hf:{ref}: folder {ref} does not exist; pass a folder written by "
+            "save_pretrained (--model hf:/path/to/folder) or a hub id (--model hf:ORG/NAME)"
+        )
     source = str(local) if local.is_dir() else ref
     try:
         config = tf.AutoConfig.from_pretrained(source)
