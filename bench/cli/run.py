@@ -55,7 +55,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--suite", required=True, help=", ".join(suite_names()))
     which = p.add_mutually_exclusive_group()
     which.add_argument("--tasks", help="comma-separated task names (default: the suite's tasks)")
-    which.add_argument("--tag", help="run the tasks with this tag (paper27, shifts, embedded)")
+    from bench.tasks import TAGS, USER_TAG
+
+    tags = ", ".join(t for t in TAGS if t != USER_TAG)
+    which.add_argument("--tag", help=f"run the tasks with this tag ({tags})")
     p.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when available)")
     p.add_argument("--batch-size", type=int, default=256, help="images per batch (default 256)")
     p.add_argument(

@@ -34,7 +34,8 @@ class SplitFeatures:
         embedding: ``[N, embed_dim]`` float32 joint-space image embeddings (zero-shot).
         probe: ``[N, probe_dim]`` float32 probe features (``EvalModel.image_features()[1]``).
         labels: ``[N]`` int64 class indices, or ``[N, C]`` multi-hot for multi-label tasks.
-        side: Per-item side data the task's metric needs (``Metric.needs``), aligned with rows.
+        side: Per-item side data the task's metric needs (``Metric.needs``) and the dataset
+            names (``side_fields``), aligned with rows.
         skipped: Corrupt images skipped (``skip_corrupt``); they have no row.
         skipped_files: Their paths.
         n_found: Items the split has on disk.
@@ -89,7 +90,8 @@ def check_size(task: Any, split: str, n_found: int, allow_partial: bool) -> int 
 
 
 def side_data(task: Any, dataset: Any, kept: torch.Tensor) -> dict[str, Any]:
-    """The per-item data the task's metric needs, read from the dataset's attributes.
+    """The per-item data the task's metric needs, read from the dataset's attributes, and the
+    attributes the dataset itself names in ``side_fields`` (FairFace's race, gender and age).
 
     Per-item tensors are restricted to ``kept`` (rows of skipped corrupt images go).
 
@@ -100,7 +102,8 @@ def side_data(task: Any, dataset: Any, kept: torch.Tensor) -> dict[str, Any]:
 
     side: dict[str, Any] = {}
     complete = len(kept) == len(dataset)
-    for name in get_metric(task.metric).needs:
+    names = dict.fromkeys([*get_metric(task.metric).needs, *getattr(dataset, "side_fields", ())])
+    for name in names:
         if not hasattr(dataset, name):
             continue
         value = getattr(dataset, name)
@@ -110,7 +113,7 @@ def side_data(task: Any, dataset: Any, kept: torch.Tensor) -> dict[str, Any]:
             side[name] = value[kept.numpy() if isinstance(value, np.ndarray) else kept]
         else:
             raise BenchError(
-                f"task {task.name!r}: metric {task.metric!r} needs {name!r} for every item, "
+                f"task {task.name!r}: {task.metric!r} scoring needs {name!r} for every item, "
                 "which cannot be matched to a split with skipped corrupt images; repair the "
                 "files named by --skip-corrupt and run without it"
             )

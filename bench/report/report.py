@@ -14,6 +14,7 @@ from typing import Any
 from bench.errors import BenchError
 from bench.io import atomic_write_json, atomic_write_text
 from bench.report import plots
+from bench.report.bias import BIAS_SUITE, bias_tables
 from bench.report.collect import ZERO_SHOT_SUITES, Collected, collect, select
 from bench.report.overlap import overlap_section
 from bench.report.tables import (
@@ -47,16 +48,17 @@ def _suites(present: Sequence[str]) -> list[str]:
 
 def build_tables(data: Collected, ci: bool = False) -> list[Table]:
     """The suite tables (with each result's interval if ``ci``), the effective-robustness
-    tables, the prompt ablation and the published comparison."""
+    tables, the prompt ablation, the published comparison and the bias probes' tables (which
+    replace the bias suite's table)."""
     df = data.frame
-    tables = [suite_table(df, s, ci) for s in _suites(df["suite"].unique())]
+    tables = [suite_table(df, s, ci) for s in _suites(df["suite"].unique()) if s != BIAS_SUITE]
     for suite in SHIFT_SUITES:
         if not shift_points(df, suite).dropna().empty:
             tables.append(effective_robustness_table(df, suite))
     for extra in (prompt_ablation_table(df), published_table(df)):
         if extra is not None:
             tables.append(extra)
-    return tables
+    return tables + bias_tables(df)
 
 
 def _write_table(table: Table, out: Path) -> dict[str, str]:

@@ -45,6 +45,7 @@ class Suite:
         order: Position in listings and in ``all`` (lower first).
         needs: The features the runner reads for a task; a distributed run extracts them
             on every rank before rank 0 runs the suite (``None``: rank 0 extracts alone).
+        in_all: Whether ``all`` runs it (``bias`` runs only when asked for by name).
     """
 
     name: str
@@ -58,6 +59,7 @@ class Suite:
     per_task: bool = True
     order: int = 100
     needs: Needs | None = None
+    in_all: bool = True
 
 
 SUITES: Registry[Suite] = Registry("suite", "bench run --help")

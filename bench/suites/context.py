@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,7 @@ class RunContext:
     max_in_memory: int = 6
     prefetched: bool = False  # a distributed run: the ranks extracted the chunks already
     _memo: OrderedDict = field(default_factory=OrderedDict)
-    _classifiers: dict[tuple[str, str], torch.Tensor] = field(default_factory=dict)
+    _classifiers: dict[str, torch.Tensor] = field(default_factory=dict)
     _feature_seconds: float = 0.0
     _skipped: dict[str, dict[str, int]] = field(default_factory=dict)
     _partial: dict[str, dict[str, tuple[int, int | None]]] = field(default_factory=dict)
@@ -140,12 +140,22 @@ class RunContext:
         """The task's zero-shot classifier ``[D, C]`` (every name of every class, the
         templates of prompt ``mode``, the run's precision and weights), built once per run
         and mode."""
-        key = (task.name, mode)
+        return self._classifier(
+            task, f"{task.name}#{mode}", task.class_prompts, mode_templates(task.templates, mode)
+        )
+
+    def prompt_classifier(self, task: Any, name: str, prompts: Sequence[str]) -> torch.Tensor:
+        """A classifier ``[D, len(prompts)]`` of one prompt per label (the bias probes' label
+        sets), with the run's precision and weights; built once per run per ``(task, name)``."""
+        return self._classifier(task, f"{task.name}/{name}", tuple(prompts), ("{}",))
+
+    def _classifier(
+        self, task: Any, key: str, classnames: Sequence[Any], templates: Sequence[str]
+    ) -> torch.Tensor:
         if key not in self._classifiers:
             weights = build_classifier(
-                self.model, task.class_prompts, mode_templates(task.templates, mode),
-                precision=self.settings.precision,
-            )  # fmt: skip
+                self.model, classnames, templates, precision=self.settings.precision
+            )
             self.check(weights, "zero-shot classifier weight", task, "test")
             self._classifiers[key] = weights
         return self._classifiers[key]
