@@ -889,6 +889,33 @@ def build_fairface(root: Path) -> Expect:
     return Expect(FakeTask("fairface"), {"test": [r for r, _, _ in rows]}, check=check)
 
 
+def build_karpathy(root: Path) -> Expect:
+    """Karpathy's Flickr30k split file beside ``flickr30k-images/``: 3 test images (5
+    captions each; the first image has 6, of which 5 are kept) and one train image."""
+    images = []
+    for i, split in enumerate(("test", "test", "test", "train")):
+        name = f"{1000 + i}.jpg"
+        save_image(root / "flickr30k-images" / name, i)
+        n = 6 if i == 0 else 5
+        sentences = [{"raw": f" caption {j} of image {i} ", "tokens": []} for j in range(n)]
+        images.append({"filename": name, "split": split, "sentences": sentences, "imgid": i})
+    (root / "dataset_flickr30k.json").write_text(
+        json.dumps({"images": images, "dataset": "flickr30k"})
+    )
+
+    def check(_: Path, ds: Any) -> None:
+        if len(ds) == 3:  # the test split
+            assert ds.captions[0] == [f"caption {j} of image 0" for j in range(5)]
+            assert all(len(c) == 5 for c in ds.captions)
+
+    return Expect(
+        FakeTask("flickr30k"),
+        {"test": [0, 1, 2], "train": [0]},
+        options={"variant": "flickr30k"},
+        check=check,
+    )
+
+
 BUILDERS: dict[str, Callable[[Path], Expect]] = {
     name.removeprefix("build_"): fn
     for name, fn in list(globals().items())
