@@ -161,7 +161,7 @@ def build_report(
     tables = build_tables(data, ci) + extra_tables
     files = {t.name: _write_table(t, out) for t in tables}
     drawn, notes = _draw_plots(data, out, plots.PlotRequest(n_boot=n_boot, seed=seed))
-    drawn, notes = {**drawn, **extra_plots}, notes + extra_notes
+    drawn, notes = {**drawn, **extra_plots}, notes + extra_notes + assumption_notes(data.frame)
     atomic_write_text(out / "index.md", _index(data, tables, files, drawn, notes))
     summary = {
         "results": str(results_dir),
@@ -179,3 +179,14 @@ def build_report(
     }
     atomic_write_json(out / "summary.json", summary)
     return summary
+
+
+def assumption_notes(frame: Any) -> list[str]:
+    """One note per model that was read under assumptions about its architecture (a plain
+    state dict read with OpenAI's conventions), so a reader of the tables sees them."""
+    notes = []
+    for model, group in frame.groupby("model", sort=True):
+        said = sorted({a for row in group["assumptions"] for a in row})
+        if said:
+            notes.append(f"{model}: architecture assumed, not known: {'; '.join(said)}")
+    return notes
