@@ -206,6 +206,7 @@ class RunContext:
         timings["total"] = time.perf_counter() - started
         self._feature_seconds = 0.0
         partial = self._partial.get(task.name, {})
+        fields["extra"] = {**self._data_source(task), **(fields.get("extra") or {})}
         return Result(
             model=self.spec.name,
             model_slug=self.slug,
@@ -227,6 +228,22 @@ class RunContext:
             n_expected={k: v[1] for k, v in partial.items()},
             **fields,
         )
+
+    def _data_source(self, task: Any) -> dict[str, str]:
+        """``{"data_source": "official" | "hf-mirror"}``: which copy of the data was read,
+        with the mirror's agreement with the paper's splits when it was the mirror."""
+        if not hasattr(task, "data_source"):
+            return {}
+        try:
+            source = task.data_source(self.settings.data_root)
+        except (BenchError, OSError):
+            return {}
+        out = {"data_source": source}
+        mirror = getattr(task, "mirror", None)
+        if source == "hf-mirror" and mirror is not None:
+            splits = getattr(mirror, "splits", {}) or {}
+            out["mirror_splits"] = ",".join(f"{k}={v}" for k, v in dict(splits).items())
+        return out
 
     def write(self, result: Result) -> Path:
         path = write_result(result, self.out, force=self.settings.force)
