@@ -47,7 +47,9 @@ def _torchrun(ckpt: Path, out: Path, cache: Path) -> subprocess.Popen:
         "--device", "cpu", "--batch-size", str(BATCH), "--workers", "0", "--quiet",
         "--out", str(out),
     ]  # fmt: skip
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(  # outside the checkout, so the installed bench is imported
+        cmd, env=env, cwd=out.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def test_two_ranks_give_the_results_of_one_process(tmp_path, monkeypatch):
