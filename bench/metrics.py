@@ -20,6 +20,15 @@ of the same name and :class:`bench.features.SplitFeatures` carries it in ``side`
 ``compute(metric, scores, labels, **kw)`` returns the headline number; ``compute_details``
 returns it with the metric's own parts (pm-0 and pm-10, ...).
 
+- ``retrieval_recall``: zero-shot image-text retrieval (paper Table 13): ``scores`` are the
+  ``[n_images, n_texts]`` similarities, ``labels`` the image index of each text; the value is
+  the mean of text retrieval R@1 (image queries) and image retrieval R@1 (text queries), with
+  ``text_retrieval_R@{1,5,10}`` and ``image_retrieval_R@{1,5,10}`` as parts.
+
+Each metric declares its confidence interval (:attr:`Metric.interval`, the one place that
+says it): ``clopper-pearson`` for a binomial proportion (accuracy, pm-0: ``n`` trials, ``k``
+right), ``bootstrap`` (seeded, over items) for the others; :func:`interval` computes it.
+
 A NaN score is never right: a sample with a NaN among its scores counts as wrong in every
 accuracy-type metric, and ranks last if positive, first if negative, in the ranking metrics. ``scores`` is ``[n, n_classes]``
 (logits or probabilities: only their order matters); ``labels`` are class indices (``-1`` or any
@@ -36,8 +45,16 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
+from bench import intervals
 from bench.errors import BenchError
+from bench.intervals import Interval
 from bench.registry import Registry
+
+#: The bootstrap's resamples and seed for every result's interval.
+RESAMPLES, SEED = 1000, 0
+
+#: The interval kinds a metric can declare.
+INTERVAL_KINDS = ("clopper-pearson", "bootstrap")
 
 
 @dataclass(frozen=True)
@@ -50,7 +67,15 @@ class Metric:
         details: ``details(scores, labels, **side) -> {name: value, part: value, ...}``.
         needs: Per-item side data it reads (dataset attributes of these names), if present.
         labels: The label kind it scores: ``class`` (``[n]`` indices), ``multi_hot``
-            (``[n, C]``), ``binary`` (``[n]`` 0/1) or ``frames`` (per-frame valid classes).
+            (``[n, C]``), ``binary`` (``[n]`` 0/1), ``frames`` (per-frame valid classes) or
+            ``retrieval`` (``[n_texts]`` image index of each text).
+        interval: Its confidence interval: ``clopper-pearson`` (a binomial proportion) or
+            ``bootstrap`` (seeded, over items).
+        trials: Binomial metrics whose trials are not the rows: ``trials(labels, side) -> n``.
+        statistic: Bootstrap metrics: ``statistic(scores, labels, side) -> (n_items,
+            stat(indices) -> value)``, a fast form of the metric on resampled items (default:
+            the metric recomputed on the resampled rows); NaN where a resample leaves it
+            undefined (such resamples are left out and the count used is recorded).
     """
 
     name: str
@@ -58,6 +83,9 @@ class Metric:
     details: Callable[..., dict[str, float]]
     needs: tuple[str, ...] = ()
     labels: str = "class"
+    interval: str = "clopper-pearson"
+    trials: Callable[..., int] | None = None
+    statistic: Callable[..., tuple[int, Callable[[np.ndarray], float]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,11 +105,12 @@ METRICS: Registry[Metric] = Registry(
 )
 
 
-def _register(
-    name: str, description: str, *, needs: tuple[str, ...] = (), labels: str = "class"
-) -> Callable:
+def _register(name: str, description: str, **options: Any) -> Callable:
+    if options.get("interval", INTERVAL_KINDS[0]) not in INTERVAL_KINDS:
+        raise ValueError(f"metric {name}: interval must be one of {INTERVAL_KINDS}")
+
     def wrap(fn: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
-        METRICS.register(name, Metric(name, description, fn, needs, labels))
+        METRICS.register(name, Metric(name, description, fn, **options))
         return fn
 
     return wrap
@@ -194,14 +223,21 @@ def topk_accuracy(scores: Any, labels: Any, k: int) -> float:
     s, y = _scores_labels(scores, labels)
     if k < 1:
         raise BenchError(f"k must be a positive integer; got {k!r}")
+    return float(100.0 * (label_ranks(s, y) < k).sum() / len(y))
+
+
+def label_ranks(s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per sample, the 0-based rank of its label's score (ties: earlier columns first);
+    ``inf`` for a label outside the columns or a row with a NaN (never right)."""
+    ranks = np.full(len(y), np.inf)
     valid = (y >= 0) & (y < s.shape[1])
     rows = np.flatnonzero(valid)
     own = s[rows, y[valid]][:, None]
     # rank of the label's score: higher scores, plus equal scores in earlier columns
     earlier = np.arange(s.shape[1])[None, :] < y[valid][:, None]
     rank = (s[rows] > own).sum(1) + ((s[rows] == own) & earlier).sum(1)
-    right = (rank < k) & ~nan_rows(s[rows])  # NaN compares false: it would rank as 0
-    return float(100.0 * right.sum() / len(y))
+    ranks[rows] = np.where(nan_rows(s[rows]), np.inf, rank)  # NaN compares false: rank 0
+    return ranks
 
 
 @_register("accuracy", "top-1 accuracy")
@@ -210,7 +246,25 @@ def _accuracy(scores: Any, labels: Any) -> dict[str, float]:
     return {"accuracy": top1, "top1": top1}
 
 
-@_register("mean_per_class_accuracy", "mean over classes of per-class top-1 recall")
+def _per_class_statistic(scores: Any, labels: Any, side: Mapping[str, Any]) -> tuple:
+    s, y = _scores_labels(scores, labels)
+    correct = ((np.argmax(s, axis=1) == y) & ~nan_rows(s)).astype(np.float64)
+    y = y - min(int(y.min()), 0)  # bincount needs non-negative classes
+
+    def stat(idx: np.ndarray) -> float:
+        sums, counts = np.bincount(y[idx], correct[idx]), np.bincount(y[idx])
+        present = counts > 0
+        return float(100.0 * np.mean(sums[present] / counts[present]))
+
+    return len(y), stat
+
+
+@_register(
+    "mean_per_class_accuracy",
+    "mean over classes of per-class top-1 recall",
+    interval="bootstrap",
+    statistic=_per_class_statistic,
+)
 def _mean_per_class(scores: Any, labels: Any) -> dict[str, float]:
     s, y = _scores_labels(scores, labels)
     correct = (np.argmax(s, axis=1) == y) & ~nan_rows(s)
@@ -218,7 +272,19 @@ def _mean_per_class(scores: Any, labels: Any) -> dict[str, float]:
     return {"mean_per_class_accuracy": float(100.0 * np.mean(per_class))}
 
 
-@_register("mean_top1_top5", "mean of top-1 and top-5 accuracy")
+def _top1_top5_statistic(scores: Any, labels: Any, side: Mapping[str, Any]) -> tuple:
+    s, y = _scores_labels(scores, labels)
+    ranks = label_ranks(s, y)
+    per_item = 50.0 * ((ranks < 1).astype(np.float64) + (ranks < 5))
+    return len(y), lambda idx: float(per_item[idx].mean())
+
+
+@_register(
+    "mean_top1_top5",
+    "mean of top-1 and top-5 accuracy",
+    interval="bootstrap",
+    statistic=_top1_top5_statistic,
+)
 def _mean_top1_top5(scores: Any, labels: Any) -> dict[str, float]:
     top1, top5 = topk_accuracy(scores, labels, 1), topk_accuracy(scores, labels, 5)
     return {"mean_top1_top5": (top1 + top5) / 2, "top1": top1, "top5": top5}
@@ -253,6 +319,7 @@ def average_precision_11point(scores: np.ndarray, positive: np.ndarray) -> float
     "VOC 2007 11-point mAP over classes (multi-hot labels)",
     needs=("difficult",),
     labels="multi_hot",
+    interval="bootstrap",
 )
 def _map_11point(
     scores: Any, labels: Any, difficult: Any = None, mask: Any = None
@@ -284,7 +351,22 @@ def _map_11point(
     return {"map_11point": float(100.0 * np.mean(aps))}
 
 
-@_register("roc_auc", "ROC AUC of the positive class's score (binary)", labels="binary")
+def _roc_auc_statistic(scores: Any, labels: Any, side: Mapping[str, Any]) -> tuple:
+    s, y = _np(scores), _np(labels)
+
+    def stat(idx: np.ndarray) -> float:  # undefined (NaN) on a resample of one class only
+        return _roc_auc(s[idx], y[idx])["roc_auc"] if len(set(y[idx].tolist())) == 2 else np.nan
+
+    return len(y), stat
+
+
+@_register(
+    "roc_auc",
+    "ROC AUC of the positive class's score (binary)",
+    labels="binary",
+    interval="bootstrap",
+    statistic=_roc_auc_statistic,
+)
 def _roc_auc(scores: Any, labels: Any) -> dict[str, float]:
     """``scores``: ``[n]`` positive-class scores, or ``[n, 2]`` logits or probabilities, ranked
     by column 1 minus column 0 (monotone in the softmax probability of class 1 for both)."""
@@ -372,6 +454,7 @@ def pmsets_from(anchors: Any, pmk_sets: Any) -> dict[int, list[int]]:
     "pm-0 on anchor frames (details: pm-0 and pm-10)",
     needs=("anchors", "pmk_sets", "pmk_available"),
     labels="frames",
+    trials=lambda labels, side: len(pmsets_from(side.get("anchors"), side.get("pmk_sets"))),
 )
 def _pm0_pm10(
     scores: Any,
@@ -396,3 +479,150 @@ def _pm0_pm10(
     if not pmk_available:
         result.pop("pm10")
     return result
+
+
+RECALL_KS = (1, 5, 10)
+
+
+def retrieval_ranks(sim: Any, text_image: Any, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """The rank of the first correct item for every query of both retrieval directions.
+
+    Args:
+        sim: ``[n_images, n_texts]`` similarities (higher is closer).
+        text_image: ``[n_texts]``, the image index of each text (every caption counts).
+        chunk: Rows compared at a time (memory).
+
+    Returns:
+        ``(text_ranks [n_images], image_ranks [n_texts])``, 0-based: for an image query, the
+        number of other images' texts scoring at least as high as its best caption; for a text
+        query, the number of other images scoring at least as high as its own (ties count
+        against the query). A query is a hit at k when its rank is below k.
+
+    Raises:
+        BenchError: shapes that do not match, an image without a text, or NaN similarities.
+    """
+    s, owner = _np(sim).astype(np.float32), _np(text_image).astype(np.int64)
+    if s.ndim != 2 or owner.shape != (s.shape[1],):
+        raise BenchError(
+            f"retrieval needs [n_images, n_texts] similarities and [n_texts] image indices; "
+            f"got {s.shape} and {owner.shape}"
+        )
+    if owner.min(initial=0) < 0 or np.bincount(owner, minlength=len(s)).min(initial=1) < 1:
+        raise BenchError("retrieval: every image needs at least one text and indices in range")
+    if np.isnan(s).any():
+        raise BenchError("retrieval: the similarities hold NaN values")
+    own = np.zeros(s.shape, dtype=bool)
+    own[owner, np.arange(len(owner))] = True
+    text_ranks = np.empty(len(s), dtype=np.int64)
+    for i in range(0, len(s), chunk):
+        rows, mine = s[i : i + chunk], own[i : i + chunk]
+        best = np.where(mine, rows, -np.inf).max(1, keepdims=True)
+        text_ranks[i : i + chunk] = ((rows >= best) & ~mine).sum(1)
+    mine_score = s[owner, np.arange(len(owner))]
+    image_ranks = np.empty(len(owner), dtype=np.int64)
+    for j in range(0, len(owner), chunk):
+        cols = s[:, j : j + chunk]
+        image_ranks[j : j + chunk] = (cols >= mine_score[None, j : j + chunk]).sum(0) - 1
+    return text_ranks, image_ranks
+
+
+def _recalls(text_ranks: np.ndarray, image_hits: Callable[[int], float]) -> dict[str, float]:
+    out = {}
+    for k in RECALL_KS:
+        out[f"text_retrieval_R@{k}"] = float(100.0 * (text_ranks < k).mean())
+        out[f"image_retrieval_R@{k}"] = image_hits(k)
+    out["retrieval_recall"] = (out["text_retrieval_R@1"] + out["image_retrieval_R@1"]) / 2
+    return out
+
+
+def _retrieval_statistic(scores: Any, labels: Any, side: Mapping[str, Any]) -> tuple:
+    """Bootstrap over images, each with its captions (the gallery stays whole)."""
+    text_ranks, image_ranks = retrieval_ranks(scores, labels)
+    owner = _np(labels).astype(np.int64)
+    n = len(text_ranks)
+    hits1 = np.bincount(owner, (image_ranks < 1).astype(np.float64), minlength=n)
+    captions = np.bincount(owner, minlength=n).astype(np.float64)
+
+    def stat(idx: np.ndarray) -> float:
+        image_r1 = 100.0 * hits1[idx].sum() / captions[idx].sum()
+        return float((100.0 * (text_ranks[idx] < 1).mean() + image_r1) / 2)
+
+    return n, stat
+
+
+@_register(
+    "retrieval_recall",
+    "mean of text and image retrieval R@1 (parts: R@1, R@5, R@10 both ways)",
+    labels="retrieval",
+    interval="bootstrap",
+    statistic=_retrieval_statistic,
+)
+def _retrieval_recall(scores: Any, labels: Any) -> dict[str, float]:
+    text_ranks, image_ranks = retrieval_ranks(scores, labels)
+    return _recalls(text_ranks, lambda k: float(100.0 * (image_ranks < k).mean()))
+
+
+def _row_subset(side: Mapping[str, Any], idx: np.ndarray, n: int) -> dict[str, Any]:
+    return {k: _np(v)[idx] for k, v in side.items() if hasattr(v, "__len__") and len(v) == n}
+
+
+def _recomputed(m: Metric, folds: list[np.ndarray], y: Any, side: Mapping[str, Any]) -> tuple:
+    """The metric (averaged over folds' scores of the same items) on resampled rows."""
+    n = len(y)
+
+    def stat(idx: np.ndarray) -> float:
+        sub = _row_subset(side, idx, n)
+        try:
+            return float(np.mean([m.details(s[idx], y[idx], **sub)[m.name] for s in folds]))
+        except BenchError:  # undefined on this resample (e.g. one class only)
+            return np.nan
+
+    return n, stat
+
+
+def interval(
+    metric: str,
+    scores: Any,
+    labels: Any,
+    side: Mapping[str, Any] | None = None,
+    *,
+    value: float | None = None,
+    level: float = intervals.DEFAULT_LEVEL,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> tuple[int, Interval]:
+    """The confidence interval the metric declares, and its ``n``.
+
+    Args:
+        metric: A registered name.
+        scores: As :func:`score`; or a list of such arrays for the same items (STL-10's folds),
+            whose mean is then bootstrapped.
+        labels: As the metric's label kind.
+        side: Per-item side data (the metric's ``needs``).
+        value: The headline value (computed if not given).
+        level, resamples, seed: The interval's coverage and the bootstrap's settings.
+
+    Returns:
+        ``(n, interval)``: binomial trials or bootstrap items (retrieval: images), and the
+        interval in percent.
+    """
+    m = get_metric(metric)
+    y = _np(labels) if m.labels != "frames" else labels
+    given = {k: v for k, v in (side or {}).items() if k in m.needs}
+    folds = [_np(s) for s in scores] if isinstance(scores, list) else [_np(scores)]
+    if m.interval == "clopper-pearson" and len(folds) == 1:
+        n = m.trials(y, given) if m.trials is not None else len(y)
+        v = value if value is not None else m.details(folds[0], y, **given)[m.name]
+        k = round(v * n / 100)
+        if abs(100 * k / n - v) > 1e-6:
+            raise ValueError(f"{metric} value {v} is not a proportion of {n} trials")
+        return n, Interval(level, *intervals.clopper_pearson(k, n, level), "clopper-pearson")
+    if m.statistic is not None and len(folds) == 1:
+        n, stat = m.statistic(folds[0], y, given)
+    else:
+        n, stat = _recomputed(m, folds, y, given)
+    items = np.arange(n)  # resampled "rows" are the item indices the statistic takes
+    low, high, used = intervals.bootstrap_interval(
+        lambda idx, _: stat(idx), items, items, level=level, resamples=resamples, seed=seed
+    )
+    return n, Interval(level, low, high, "bootstrap", used)

@@ -27,7 +27,11 @@ from bench.errors import BenchError
 from bench.io import atomic_write_json
 from bench.models.hub import CHECKPOINT_SUFFIXES
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+#: ``ci.method`` values (bench.intervals).
+CI_METHODS = ("clopper-pearson", "bootstrap")
+#: A zero-shot result's prompt modes that have their own file (``zero-shot-<mode>.json``).
+PROMPT_VARIANTS = ("single", "classname")
 
 
 def _v1_to_v2(d: dict[str, Any]) -> dict[str, Any]:
@@ -42,11 +46,23 @@ def _v2_to_v3(d: dict[str, Any]) -> dict[str, Any]:
     return {**d, "model_family": None, "assumptions": [], "schema_version": 3}
 
 
+def _v3_to_v4(d: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 adds ``n`` and ``ci`` (unknown for older results: null) and ``variant``, the
+    file-name part of a protocol variant (a zero-shot prompt mode other than the ensemble)."""
+    mode = (d.get("prompts") or {}).get("mode")
+    variant = mode if d.get("suite") == "zero-shot" and mode in PROMPT_VARIANTS else None
+    return {**d, "n": None, "ci": None, "variant": variant, "schema_version": 4}
+
+
 #: File names under a results folder that hold other kinds of results (bench.overlap).
 OTHER_RESULT_FILES = ("overlap.json",)
 
 # version n -> function turning a version-n dict into a version-(n + 1) dict.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+}
 
 
 class ResultFileError(BenchError):
@@ -79,12 +95,15 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "task_version": (int,),
     "task_config_hash": (str,),
     "suite": (str,),
+    "variant": _OPT_STR,
     "shots": _OPT_INT,
     "seed": _OPT_INT,
     "metric": (str,),
     "value": _NUM,
     "top1": _OPT_NUM,
     "top5": _OPT_NUM,
+    "n": _OPT_INT,
+    "ci": _OPT_DICT,
     "metrics": (dict,),
     "split_sizes": (dict,),
     "prompts": _OPT_DICT,
@@ -115,11 +134,19 @@ class Result:
         weights_sha256: sha256 of the weights evaluated; ``None`` only for in-memory models.
         task, task_version, task_config_hash: Which task, exactly (the task file's sha256).
         suite: ``zero-shot``, ``linear-probe``, ``few-shot``, ``robustness`` ...
+        variant: A protocol variant with its own file, ``<suite>-<variant>...json``: a
+            zero-shot prompt mode (``single``, ``classname``) or a retrieval caption prefix
+            other than the paper's; ``None`` for the default protocol.
         shots: Training examples per class (few-shot; 0 is the zero-shot point), else ``None``.
         seed: The few-shot sampling seed; ``None`` for seed-free results and for the
             across-seed aggregate, whose ``aggregate`` holds the seeds, values and std.
         metric, value: The task's metric name and its value in percent (0-100).
         top1, top5: Top-1 and top-5 accuracy in percent where they apply.
+        n: The items behind ``value``'s interval (binomial trials, or bootstrap items:
+            test images for retrieval); ``None`` for an across-seed aggregate.
+        ci: ``{"level", "low", "high", "method"}`` in percent (``method`` ``clopper-pearson``
+            or ``bootstrap``, the latter with ``resamples`` and ``seed``); ``None`` for an
+            across-seed aggregate (its spread is ``aggregate["std"]``) and older results.
         metrics: Other named numbers in percent (the metric's parts such as ``pm0``/``pm10``;
             robustness: ``imagenet_subsampled``).
         split_sizes: Number of examples used per split (after skipped corrupt images).
@@ -144,10 +171,13 @@ class Result:
     suite: str
     metric: str
     value: float
+    variant: str | None = None
     shots: int | None = None
     seed: int | None = None
     top1: float | None = None
     top5: float | None = None
+    n: int | None = None
+    ci: dict[str, Any] | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     split_sizes: dict[str, int] = field(default_factory=dict)
     prompts: dict[str, Any] | None = None
@@ -186,7 +216,9 @@ class Result:
 
     def relpath(self) -> Path:
         """This result's path relative to the results folder."""
-        return result_relpath(self.model_slug, self.task, self.suite, self.shots, self.seed)
+        return result_relpath(
+            self.model_slug, self.task, self.suite, self.shots, self.seed, self.variant
+        )
 
 
 def validate(d: Mapping[str, Any]) -> None:
@@ -219,7 +251,29 @@ def validate(d: Mapping[str, Any]) -> None:
     _validate_nested(d)
 
 
+def _validate_ci(d: Mapping[str, Any]) -> None:
+    ci = d["ci"]
+    if ci is None:
+        return
+    for key in ("level", "low", "high"):
+        v = ci.get(key)
+        if isinstance(v, bool) or not isinstance(v, _NUM) or not math.isfinite(v):
+            raise ValueError(f"ci[{key!r}] is {v!r}; expected a finite number")
+    if ci.get("method") not in CI_METHODS:
+        raise ValueError(f"ci['method'] is {ci.get('method')!r}; expected one of {CI_METHODS}")
+    if ci["method"] == "bootstrap" and not isinstance(ci.get("resamples"), int):
+        raise ValueError("ci['resamples'] must be an integer for a bootstrap interval")
+    if d["n"] is None:
+        raise ValueError("a result with a ci needs its n")
+
+
 def _validate_nested(d: Mapping[str, Any]) -> None:
+    _validate_ci(d)
+    mode = (d["prompts"] or {}).get("mode")
+    if d["variant"] is not None and not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", d["variant"]):
+        raise ValueError(f"variant {d['variant']!r} must be lowercase words joined by '-'")
+    if d["suite"] == "zero-shot" and mode in PROMPT_VARIANTS and d["variant"] != mode:
+        raise ValueError(f"a zero-shot result of prompts mode {mode!r} needs variant {mode!r}")
     prompts = d["prompts"]
     if prompts is not None:
         for key in ("classnames", "templates"):
@@ -358,10 +412,15 @@ def load_results(out: str | Path) -> ResultSet:
 
 
 def result_relpath(
-    model_slug: str, task: str, suite: str, shots: int | None = None, seed: int | None = None
+    model_slug: str,
+    task: str,
+    suite: str,
+    shots: int | None = None,
+    seed: int | None = None,
+    variant: str | None = None,
 ) -> Path:
-    """``<model-slug>/<task>/<suite>[-<k>shot][-seed<s>].json``."""
-    stem = suite
+    """``<model-slug>/<task>/<suite>[-<variant>][-<k>shot][-seed<s>].json``."""
+    stem = suite if variant is None else f"{suite}-{variant}"
     if shots is not None:
         stem += f"-{shots}shot"
     if seed is not None:

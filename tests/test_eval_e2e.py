@@ -13,6 +13,7 @@ from bench import features
 from bench.io import sha256_file
 from bench.protocols.few_shot import SEEDS, SHOTS
 from bench.results import SCHEMA_VERSION, read_result
+from bench.suites import SUITES, leaf_suites
 from bench.tasks import get_task
 
 
@@ -43,7 +44,10 @@ def test_suite_all_on_digits_writes_valid_results_then_skips(ckpt: Path, tmp_pat
     folder = out / "tiny" / "digits"
     assert sorted(p.name for p in folder.iterdir()) == expected_files()
     assert len(summary["written"]) == len(expected_files())
-    assert summary["not_applicable"] == [{"suite": "robustness", "task": "digits"}]
+    task = get_task("digits")
+    not_for_digits = [s.name for s in leaf_suites(SUITES.get("all")) if not s.accepts(task)]
+    assert {"robustness", "retrieval"} <= set(not_for_digits)
+    assert summary["not_applicable"] == [{"suite": s, "task": "digits"} for s in not_for_digits]
     # three splits extracted once each, then reused by every suite
     assert features.STATS["cache_misses"] == 3
     assert features.STATS["extracted_images"] == 1797  # digits: 1,080 + 120 + 597
@@ -64,7 +68,15 @@ def test_suite_all_on_digits_writes_valid_results_then_skips(ckpt: Path, tmp_pat
 
     zs = results["zero-shot.json"]
     assert all(r.model == "tiny" and r.model_slug == "tiny" for r in results.values())
-    assert zs.prompts == {"classnames": list(task.classnames), "templates": list(task.templates)}
+    assert zs.prompts == {
+        "classnames": list(task.classnames), "templates": list(task.templates), "mode": "ensemble"
+    }  # fmt: skip
+    for name, r in results.items():  # an interval in every result; aggregates have their std
+        if r.aggregate is not None:
+            assert r.ci is None and r.n is None, name
+        else:
+            assert r.n == 597 and r.ci["method"] == "clopper-pearson", name
+            assert r.ci["low"] <= r.value <= r.ci["high"], name
     assert zs.split_sizes == {"test": len(task.dataset("test"))}
     assert zs.top1 == pytest.approx(zs.value) and zs.top5 >= zs.top1
 

@@ -48,12 +48,38 @@ def test_committed_example_file_loads():
     """Old results must keep loading: this file was written by schema version 1."""
     assert json.loads(EXAMPLE.read_text())["schema_version"] == 1
     r = read_result(EXAMPLE)  # migrated in memory: version 1 knew nothing of partial data
-    assert r.schema_version == SCHEMA_VERSION == 3
+    assert r.schema_version == SCHEMA_VERSION == 4
     assert (r.partial, r.n_found, r.n_expected) == (False, {}, {})
+    assert (r.n, r.ci, r.variant) == (None, None, None)  # version 4: intervals unknown before
     assert (r.task, r.suite, r.metric) == ("digits", "linear-probe", "accuracy")
     assert r.probe["C"] in [c for c, _ in r.probe["search"]]
     assert r.split_sizes == {"train": 1080, "val": 120, "test": 597}
     assert len(r.weights_sha256) == 64 and 0 <= r.value <= 100
+
+
+def test_v3_prompt_mode_results_migrate_to_their_variant():
+    d = _result(prompts={"classnames": [], "templates": ["{}"], "mode": "classname"},
+                variant="classname").to_dict()  # fmt: skip
+    v3 = {k: v for k, v in d.items() if k not in ("n", "ci", "variant")} | {"schema_version": 3}
+    back = Result.from_dict(results.upgrade(v3))
+    assert (back.variant, back.n, back.ci) == ("classname", None, None)
+    assert back.relpath().name == "zero-shot-classname.json"
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"ci": {"level": 0.995, "low": 1.0, "high": 2.0, "method": "wald"}, "n": 5}, "method"),
+        ({"ci": {"level": 0.995, "low": 1.0, "high": 2.0, "method": "bootstrap"}, "n": 5},
+         "resamples"),
+        ({"ci": {"level": 0.995, "low": 1.0, "high": 2.0, "method": "clopper-pearson"}}, "its n"),
+        ({"prompts": {"classnames": [], "templates": [], "mode": "single"}}, "variant 'single'"),
+        ({"variant": "../x"}, "lowercase words"),
+    ],
+)  # fmt: skip
+def test_bad_ci_and_variant_are_refused(over, message):
+    with pytest.raises(ValueError, match=message):
+        _result(**over).to_dict()
 
 
 def test_round_trip_and_layout(tmp_path: Path):
@@ -74,6 +100,9 @@ def test_paths():
     assert result_relpath("m", "t", "few-shot", 4, 2) == Path("m/t/few-shot-4shot-seed2.json")
     assert result_relpath("m", "t", "few-shot", 16) == Path("m/t/few-shot-16shot.json")
     assert result_relpath("m", "t", "linear-probe") == Path("m/t/linear-probe.json")
+    assert result_relpath("m", "t", "zero-shot", variant="single") == Path(
+        "m/t/zero-shot-single.json"
+    )
     assert model_slug("ViT-L/14@336px") == "ViT-L-14-336px"
     assert model_slug("/tmp/x/tiny.pt") == "tiny"
     assert model_slug("RN50x4") == "RN50x4"

@@ -1,24 +1,13 @@
-"""Recall at k against a brute-force count written out in the test."""
+"""Recall at k (bench.metrics ``retrieval_recall``) against a brute-force count written out in
+the test."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
-import torch
+import pytest
 
-
-def _module():
-    import bench
-
-    path = Path(bench.__file__).parent / "suites" / "retrieval_metrics.py"
-    spec = importlib.util.spec_from_file_location("retrieval_metrics", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+from bench.errors import BenchError
+from bench.metrics import compute_details, score
 
 
 def _brute(sim: np.ndarray, text_image: np.ndarray, k: int) -> tuple[float, float]:
@@ -34,18 +23,44 @@ def _brute(sim: np.ndarray, text_image: np.ndarray, k: int) -> tuple[float, floa
     return 100 * t_hits / n_img, 100 * i_hits / n_txt
 
 
-def test_recall_matches_brute_force():
-    mod = _module()
+@pytest.mark.parametrize("chunk", [1024, 5])  # one block, and rows/columns in several chunks
+def test_recall_matches_brute_force(chunk, monkeypatch):
+    import bench.metrics as m
+
     rng = np.random.default_rng(0)
     n_img, per = 12, 5
     text_image = np.repeat(np.arange(n_img), per)
+    rng.shuffle(text_image)  # captions need not be grouped by image
     sim = rng.normal(size=(n_img, n_img * per))
     sim[text_image, np.arange(n_img * per)] += 0.7  # some signal
-    t = mod.text_retrieval_recall(torch.tensor(sim), torch.tensor(text_image))
-    i = mod.image_retrieval_recall(torch.tensor(sim), torch.tensor(text_image))
+    original = m.retrieval_ranks
+    monkeypatch.setattr(m, "retrieval_ranks", lambda s, t: original(s, t, chunk=chunk))
+    got = compute_details("retrieval_recall", sim, text_image)
     for k in (1, 5, 10):
         want_t, want_i = _brute(sim, text_image, k)
-        assert abs(100 * t[k].float().mean().item() - want_t) < 1e-4
-        assert abs(100 * i[k].float().mean().item() - want_i) < 1e-4
+        assert got[f"text_retrieval_R@{k}"] == pytest.approx(want_t, abs=1e-9)
+        assert got[f"image_retrieval_R@{k}"] == pytest.approx(want_i, abs=1e-9)
         if k == 1:
             assert 0 < want_t < 100 and 0 < want_i < 100  # the case is not trivial
+    want_t1, want_i1 = _brute(sim, text_image, 1)
+    assert score("retrieval_recall", sim, text_image).value == pytest.approx(
+        (want_t1 + want_i1) / 2
+    )
+
+
+def test_recall_refuses_mismatched_shapes_and_nan():
+    with pytest.raises(BenchError, match="n_texts"):
+        compute_details("retrieval_recall", np.zeros((2, 4)), np.array([0, 1, 1]))
+    with pytest.raises(BenchError, match="NaN"):
+        compute_details("retrieval_recall", np.full((2, 2), np.nan), np.array([0, 1]))
+
+
+def test_bootstrap_statistic_on_all_images_is_the_value():
+    from bench.metrics import get_metric
+
+    rng = np.random.default_rng(1)
+    text_image = np.repeat(np.arange(8), 5)
+    sim = rng.normal(size=(8, 40))
+    n, stat = get_metric("retrieval_recall").statistic(sim, text_image, {})
+    assert n == 8
+    assert stat(np.arange(8)) == pytest.approx(score("retrieval_recall", sim, text_image).value)

@@ -56,7 +56,9 @@ SHIFTS = {
     "imagenet_vid": (30, "pm0_pm10"),
     "ytbb": (24, "pm0_pm10"),
 }
-ALL = sorted([*PAPER, *SHIFTS, "digits", "digits_shifted"])
+RETRIEVAL = {"flickr30k": 1000, "mscoco": 5000}  # Table 13: Karpathy test images
+BIAS = ("fairface",)  # the paper's §7.1 probes (issue 14)
+ALL = sorted([*PAPER, *SHIFTS, *RETRIEVAL, "digits", "digits_shifted", *BIAS])
 
 
 def test_exactly_the_issues_tasks_ship_as_package_data():
@@ -73,6 +75,8 @@ def test_tags_form_the_suites():
     assert sorted(t.name for t in list_tasks("paper27")) == sorted(PAPER)
     assert sorted(t.name for t in list_tasks("shifts")) == sorted(SHIFTS)
     assert [t.name for t in list_tasks("embedded")] == ["digits", "digits_shifted"]
+    assert [t.name for t in list_tasks("retrieval")] == sorted(RETRIEVAL)
+    assert tuple(t.name for t in list_tasks("bias")) == BIAS
     assert [t.name for t in list_tasks()] == ALL
     with pytest.raises(BenchError, match="valid tags: paper27, shifts, embedded"):
         list_tasks("paper28")
@@ -94,6 +98,52 @@ def test_task_file_validates(name):
         union = task.source_splits["train"] + (0 if task.val.within_train else task.val.size)
         assert sizes["train"] + sizes["val"] == union
     hash(task)  # frozen and hashable
+
+
+@pytest.mark.parametrize("name", sorted(RETRIEVAL))
+def test_retrieval_tasks_have_a_kind_and_no_classes(name):
+    task = get_task(name)
+    assert (task.kind, task.metric, task.tags) == ("retrieval", "retrieval_recall", ("retrieval",))
+    assert task.class_prompts == () and task.templates == () and task.val is None
+    assert dict(task.splits) == {"test": RETRIEVAL[name]} and task.source.loader == "karpathy"
+    assert task.to_dict()["kind"] == "retrieval"
+
+
+def test_classification_files_carry_no_kind_key():
+    """Absent = classification, so the files (and their config hashes) did not change."""
+    for name in ALL:
+        raw = task_files()[name].decode()
+        assert ("kind:" in raw) == (name in RETRIEVAL), name
+        assert get_task(name).kind == ("retrieval" if name in RETRIEVAL else "classification")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            {"kind": "captioning"},
+            "unknown kind 'captioning'; valid kinds: classification, retrieval",
+        ),
+        ({"classes": ["a"]}, "a retrieval task has no 'classes'"),
+        ({"metric": "accuracy"}, "metric 'accuracy' does not score a retrieval task"),
+        ({"splits": {"train": 10, "test": 5}}, "only a test split"),
+    ],
+)
+def test_retrieval_kind_is_validated(edit, message):
+    import yaml
+
+    data = {**yaml.safe_load(task_files()["flickr30k"]), **edit}
+    with pytest.raises(TaskFileError, match=re.escape(message)):
+        parse_task(yaml.safe_dump(data).encode(), "flickr30k.yaml", expected_name="flickr30k")
+
+
+def test_classification_task_without_classes_is_refused():
+    import yaml
+
+    data = yaml.safe_load(task_files()["digits"])
+    del data["classes"]
+    with pytest.raises(TaskFileError, match="missing required key 'classes'"):
+        parse_task(yaml.safe_dump(data).encode(), "digits.yaml", expected_name="digits")
 
 
 @pytest.mark.parametrize("name", sorted(PAPER))
@@ -171,7 +221,9 @@ def test_class_names_templates_and_pools_match_the_references():
     spec = importlib.util.spec_from_file_location("make_tasks", ROOT / "tools" / "make_tasks.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    generated = [name for name in ALL if name != "digits_shifted"]  # a copy of digits, by hand
+    # digits_shifted is a copy of digits, by hand; retrieval tasks have no classes;
+    # fairface's wording is chosen by hand (its notes say so)
+    generated = [n for n in ALL if n not in ("digits_shifted", *RETRIEVAL, *BIAS)]
     assert [p for name in generated for p in module.check(name)] == []
 
 

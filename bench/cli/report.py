@@ -49,12 +49,17 @@ def add_parser(subparsers: Any) -> None:
         action="append",
         metavar="SUITE",
         help="suite to include (repeatable; zero-shot, linear-probe, few-shot, robustness, "
-        "robustness-adapt; zero-shot brings its prompt modes zero-shot-single and "
+        "robustness-adapt, retrieval; zero-shot brings its prompt modes zero-shot-single and "
         "zero-shot-classname); default all found",
     )
     p.add_argument("--out", default="reports/latest", help="report folder (default reports/latest)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument(
+        "--ci",
+        action="store_true",
+        help="show each result's 99.5%% interval in the models x tasks tables: value [low, high]",
+    )
     p.add_argument("--json", action="store_true", help="print the JSON summary")
     p.set_defaults(func=run)
 
@@ -73,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         suites=split_names(args.suite),
         n_boot=args.bootstrap,
         seed=args.seed,
+        ci=args.ci,
     )
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False))

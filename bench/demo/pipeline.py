@@ -170,8 +170,7 @@ def prompt_modes_supported() -> bool:
 def evaluate_prompt_modes(checkpoint: Path, out: Path, tasks: list[str], progress: bool) -> bool:
     """Zero-shot with the single prompt and the bare class name, beside the ensemble's results.
 
-    Returns whether they ran. TODO(lead): this runs once the core's ``run_suite`` takes
-    ``prompts=`` (``bench run --prompts``); until then the demo says the ablation was not run.
+    Returns whether they ran (``run_suite`` takes ``prompts=``, as ``bench run --prompts``).
     """
     if not prompt_modes_supported():
         return False

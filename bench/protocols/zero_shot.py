@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from bench.errors import BenchError
 from bench.features import STATS
 from bench.io import atomic_path, cache_dir
 from bench.models.seam import EvalModel
@@ -31,6 +32,34 @@ from bench.settings import precision_dtype
 CLASSIFIER_FORMAT_VERSION = 2  # 2: texts through the model seam's own tokenizer
 
 ClassNames = Sequence[str | Sequence[str]]
+
+#: Prompt modes (the paper's Figure 4 ablation): the task's template ensemble, the one
+#: prompt "a photo of a {}.", or the bare class name.
+ENSEMBLE = "ensemble"
+PROMPT_TEMPLATES: dict[str, tuple[str, ...] | None] = {
+    ENSEMBLE: None, "single": ("a photo of a {}.",), "classname": ("{}",),
+}  # fmt: skip
+PROMPT_MODES = tuple(PROMPT_TEMPLATES)
+
+
+def check_prompt_mode(mode: str) -> str:
+    """``mode`` if it is a prompt mode.
+
+    Raises:
+        BenchError: naming the valid modes.
+    """
+    if mode not in PROMPT_TEMPLATES:
+        raise BenchError(
+            f"--prompts {mode!r} is not a prompt mode; valid: {', '.join(PROMPT_MODES)} "
+            f"(default {ENSEMBLE})"
+        )
+    return mode
+
+
+def mode_templates(templates: Sequence[str], mode: str) -> tuple[str, ...]:
+    """The templates a prompt mode encodes: the task's own for the ensemble."""
+    fixed = PROMPT_TEMPLATES[check_prompt_mode(mode)]
+    return tuple(templates) if fixed is None else fixed
 
 
 def class_texts(classnames: ClassNames, templates: Sequence[str]) -> list[list[str]]:

@@ -21,7 +21,8 @@ from bench.results import SCHEMA_VERSION, load_results, model_slug
 DEFAULT_RESULTS = "results"
 COLUMNS = (
     "model", "model_slug", "task", "suite", "shots", "seed", "metric", "value", "top1", "top5",
-    "metrics", "aggregate", "prompt_mode", "path", "partial",
+    "metrics", "aggregate", "prompt_mode", "n", "ci", "variant", "path", "partial",
+    "assumptions",
 )  # fmt: skip
 # A zero-shot result's ``prompts["mode"]`` (absent = ensemble) -> the suite name it is reported
 # under, which is also its file's stem (``zero-shot-single.json``). Only the ensemble is
@@ -86,6 +87,8 @@ def collect(results_dir: str | Path) -> Collected:
         except ValueError as e:
             problems.append((rel, str(e)))
             continue
+        if r.variant is not None and r.suite != "zero-shot":
+            suite = f"{r.suite}-{r.variant}"  # e.g. another caption prefix: never the main table
         version = _raw_version(path)
         if version is not None and version != SCHEMA_VERSION:
             migrated.append((rel, version))
@@ -94,8 +97,9 @@ def collect(results_dir: str | Path) -> Collected:
                 "model": r.model, "model_slug": r.model_slug, "task": r.task, "suite": suite,
                 "shots": r.shots, "seed": r.seed, "metric": r.metric, "value": float(r.value),
                 "top1": r.top1, "top5": r.top5, "metrics": dict(r.metrics),
-                "aggregate": r.aggregate, "prompt_mode": mode, "path": rel,
-                "partial": bool(r.partial),
+                "aggregate": r.aggregate, "prompt_mode": mode, "n": r.n, "ci": r.ci,
+                "variant": r.variant, "path": rel, "partial": bool(r.partial),
+                "assumptions": tuple(r.assumptions),
             }
         )  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(COLUMNS))

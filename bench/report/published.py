@@ -74,6 +74,32 @@ OPENCLIP_TO_OPENAI: dict[str, str] = {
 }
 
 
+RETRIEVAL_FILE = "clip_paper_retrieval.csv"
+RETRIEVAL_VALUE = "retrieval_recall"  # our value: the mean of the two R@1
+
+
+@functools.cache
+def published_retrieval() -> pd.DataFrame:
+    """Published zero-shot retrieval recall of OpenAI's models (``clip_paper_retrieval.csv``:
+    the paper's Table 13 and CLIP_benchmark's R@5; see the README there).
+
+    Where a source gives both R@1, a ``retrieval_recall`` row (their mean, as our ``value``)
+    is added.
+
+    Returns:
+        Columns ``source``, ``model``, ``task``, ``metric``, ``published`` (percent).
+    """
+    path = resources.files("bench.data.published").joinpath(RETRIEVAL_FILE)
+    with path.open("r", encoding="utf-8") as f:
+        raw = pd.read_csv(f).rename(columns={"value": "published"})
+    keys = ["source", "model", "task"]
+    r1 = raw[raw["metric"].isin(["text_retrieval_R@1", "image_retrieval_R@1"])]
+    both = r1.groupby(keys).filter(lambda g: len(g) == 2)
+    mean = both.groupby(keys, as_index=False)["published"].mean().assign(metric=RETRIEVAL_VALUE)
+    out = pd.concat([raw, mean[raw.columns]], ignore_index=True)
+    return out.sort_values([*keys, "metric"]).reset_index(drop=True)
+
+
 @functools.cache
 def published_results() -> pd.DataFrame:
     """Every published zero-shot result in long form.

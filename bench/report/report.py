@@ -14,6 +14,7 @@ from typing import Any
 from bench.errors import BenchError
 from bench.io import atomic_write_json, atomic_write_text
 from bench.report import plots
+from bench.report.bias import BIAS_SUITE, bias_tables
 from bench.report.collect import ZERO_SHOT_SUITES, Collected, collect, select
 from bench.report.overlap import overlap_section
 from bench.report.tables import (
@@ -28,7 +29,7 @@ from bench.report.tables import (
 
 SUITE_ORDER = (
     "zero-shot", ZERO_SHOT_SUITES["single"], ZERO_SHOT_SUITES["classname"], "linear-probe",
-    "few-shot", "robustness", "robustness-adapt",
+    "few-shot", "robustness", "robustness-adapt", "retrieval",
 )  # fmt: skip
 # Whether the suites in a report are what a plot kind draws from; only then is it drawn.
 PLOT_NEEDS: dict[str, Callable[[set[str]], bool]] = {
@@ -45,18 +46,19 @@ def _suites(present: Sequence[str]) -> list[str]:
     return sorted(set(present), key=lambda s: (rank.get(s, len(rank)), s))
 
 
-def build_tables(data: Collected) -> list[Table]:
-    """The suite tables, the effective-robustness tables, the prompt ablation and the published
-    comparison."""
+def build_tables(data: Collected, ci: bool = False) -> list[Table]:
+    """The suite tables (with each result's interval if ``ci``), the effective-robustness
+    tables, the prompt ablation, the published comparison and the bias probes' tables (which
+    replace the bias suite's table)."""
     df = data.frame
-    tables = [suite_table(df, s) for s in _suites(df["suite"].unique())]
+    tables = [suite_table(df, s, ci) for s in _suites(df["suite"].unique()) if s != BIAS_SUITE]
     for suite in SHIFT_SUITES:
         if not shift_points(df, suite).dropna().empty:
             tables.append(effective_robustness_table(df, suite))
     for extra in (prompt_ablation_table(df), published_table(df)):
         if extra is not None:
             tables.append(extra)
-    return tables
+    return tables + bias_tables(df)
 
 
 def _write_table(table: Table, out: Path) -> dict[str, str]:
@@ -86,7 +88,10 @@ def _draw_plots(data: Collected, out: Path, req: plots.PlotRequest) -> tuple[dic
 
 
 def _clean(v: Any) -> Any:
-    return None if isinstance(v, float) and math.isnan(v) else v
+    if isinstance(v, str):  # a text cell ("yes"/"no" of the published comparison's in CI)
+        return v
+    v = float(v)
+    return None if math.isnan(v) else v
 
 
 def _table_json(table: Table) -> dict[str, Any]:
@@ -95,8 +100,7 @@ def _table_json(table: Table) -> dict[str, Any]:
         mean, n = table.average(col)
         values[col] = mean.where(n > 0)
     return {
-        str(i): {str(c): _clean(float(v)) for c, v in row.items()}
-        for i, row in values.round(4).iterrows()
+        str(i): {str(c): _clean(v) for c, v in row.items()} for i, row in values.round(4).iterrows()
     }
 
 
@@ -131,6 +135,7 @@ def build_report(
     suites: Sequence[str] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    ci: bool = False,
 ) -> dict[str, Any]:
     """Writes ``index.md``, ``summary.json``, ``tables/*`` and ``plots/*`` under ``out``.
 
@@ -141,6 +146,7 @@ def build_report(
         suites: Suites to include; all if None.
         n_boot: Bootstrap resamples of the effective-robustness band.
         seed: Seed of the bootstrap.
+        ci: Show each result's interval in the models x tasks tables (``--ci``).
 
     Returns:
         The JSON summary (also written to ``summary.json``).
@@ -152,10 +158,10 @@ def build_report(
     out = Path(out)
     data = select(collect(results_dir), models, suites)
     extra_tables, extra_plots, extra_notes = overlap_section(results_dir, out)
-    tables = build_tables(data) + extra_tables
+    tables = build_tables(data, ci) + extra_tables
     files = {t.name: _write_table(t, out) for t in tables}
     drawn, notes = _draw_plots(data, out, plots.PlotRequest(n_boot=n_boot, seed=seed))
-    drawn, notes = {**drawn, **extra_plots}, notes + extra_notes
+    drawn, notes = {**drawn, **extra_plots}, notes + extra_notes + assumption_notes(data.frame)
     atomic_write_text(out / "index.md", _index(data, tables, files, drawn, notes))
     summary = {
         "results": str(results_dir),
@@ -173,3 +179,14 @@ def build_report(
     }
     atomic_write_json(out / "summary.json", summary)
     return summary
+
+
+def assumption_notes(frame: Any) -> list[str]:
+    """One note per model that was read under assumptions about its architecture (a plain
+    state dict read with OpenAI's conventions), so a reader of the tables sees them."""
+    notes = []
+    for model, group in frame.groupby("model", sort=True):
+        said = sorted({a for row in group["assumptions"] for a in row})
+        if said:
+            notes.append(f"{model}: architecture assumed, not known: {'; '.join(said)}")
+    return notes

@@ -20,7 +20,15 @@ from tabulate import tabulate
 from bench import robustness
 from bench.errors import BenchError
 from bench.report.collect import ZERO_SHOT_SUITES
-from bench.report.published import SOURCE, openai_name, published_for, published_row
+from bench.report.published import (
+    RETRIEVAL_FILE,
+    RETRIEVAL_VALUE,
+    SOURCE,
+    openai_name,
+    published_for,
+    published_retrieval,
+    published_row,
+)
 
 MISSING = "—"
 INCOMPLETE = "*"
@@ -51,6 +59,8 @@ class Table:
         notes: Lines printed under the table.
         digits: Decimals shown.
         partial: Rows x columns, True where the value is on partial data (marked :data:`PARTIAL`).
+        intervals: Optional ``(low, high)`` per cell (same index and columns as ``values``);
+            shown as ``value [low, high]`` (``bench report --ci``).
     """
 
     name: str
@@ -60,6 +70,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     digits: int = 1
     partial: pd.DataFrame | None = None
+    intervals: pd.DataFrame | None = None
 
     def _partial(self) -> pd.DataFrame:
         if self.partial is None:
@@ -76,6 +87,13 @@ class Table:
     def cells(self) -> pd.DataFrame:
         """Formatted strings: values, then averages (``*`` where a row is incomplete)."""
         fmt = self.values.map(lambda v: _fmt(v, self.digits))
+        if self.intervals is not None:
+            ci = self.intervals.reindex(index=fmt.index, columns=fmt.columns)
+            fmt = pd.DataFrame(
+                [[self._with_ci(x, c) for x, c in zip(a, b, strict=True)]
+                 for a, b in zip(fmt.to_numpy(), ci.to_numpy(), strict=True)],
+                index=fmt.index, columns=fmt.columns,
+            )  # fmt: skip
         partial = self._partial()
         fmt = fmt.where(~partial, fmt + PARTIAL)
         for col, members in self.averages.items():
@@ -91,8 +109,18 @@ class Table:
             ]
         return fmt
 
+    def _with_ci(self, text: str, ci: object) -> str:
+        if text == MISSING or not isinstance(ci, tuple):
+            return text
+        return f"{text} [{_fmt(ci[0], self.digits)}, {_fmt(ci[1], self.digits)}]"
+
     def footnotes(self) -> list[str]:
         lines = list(self.notes)
+        if self.intervals is not None:
+            lines.append(
+                "[low, high]: the result's 99.5% interval (Clopper-Pearson for accuracy, "
+                "a seeded bootstrap over test items for other metrics)."
+            )
         if self._partial().to_numpy().any():
             lines.append(
                 f"Values marked {PARTIAL} are on partial data (a split with fewer items than the "
@@ -195,6 +223,16 @@ def collapse_seeds(df: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["model", "suite", "task", "shots"]).reset_index(drop=True)
 
 
+def ci_cells(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Models x tasks of ``(low, high)`` from the results' ``ci`` (seed-free results only)."""
+    rows = df[df["seed"].isna() & df["ci"].notna()] if "ci" in df else df.iloc[0:0]
+    cells = pd.DataFrame(index=sorted(df["model"].unique()), columns=list(columns), dtype=object)
+    for r in rows.itertuples():
+        if r.task in cells.columns:
+            cells.at[r.model, r.task] = (r.ci["low"], r.ci["high"])
+    return cells
+
+
 def _pivot(
     df: pd.DataFrame, index: str | list[str], columns: Sequence[str], values: str = "value"
 ) -> pd.DataFrame:
@@ -280,16 +318,39 @@ def _few_shot_table(rows: pd.DataFrame, suite: str) -> Table:
     return Table(suite, "few-shot (percent)", values, {"Average": tuple(tasks)}, notes)
 
 
+def _retrieval_table(rows: pd.DataFrame, suite: str) -> Table:
+    """Models x (task, direction, k): recall at 1, 5 and 10 both ways (the paper's Table 13)."""
+    from bench.metrics import RECALL_KS
+
+    parts = [f"{d}_retrieval_R@{k}" for d in ("text", "image") for k in RECALL_KS]
+    values = pd.DataFrame(index=pd.Index(sorted(rows["model"].unique()), name="model"))
+    for task in task_order(rows["task"].unique()):
+        for part in parts:
+            col = f"{task} {part.replace('_retrieval_', ' ')}"
+            values[col] = [_part(rows, model, task, part) for model in values.index]
+    notes = ["Zero-shot retrieval recall (percent): text = image query, image = text query; "
+             "every caption counts (5 per image)."]  # fmt: skip
+    return Table(suite, f"{suite}: zero-shot image-text retrieval (percent)", values, {}, notes)
+
+
+def _part(rows: pd.DataFrame, model: str, task: str, part: str) -> float:
+    hit = rows[(rows["model"] == model) & (rows["task"] == task)]
+    return float(hit["metrics"].iloc[0].get(part, np.nan)) if len(hit) else np.nan
+
+
 TABLE_BUILDERS = {"robustness": _shift_table, "robustness-adapt": _shift_table,
-                  "few-shot": _few_shot_table}  # fmt: skip
+                  "few-shot": _few_shot_table, "retrieval": _retrieval_table}  # fmt: skip
 
 
-def suite_table(df: pd.DataFrame, suite: str) -> Table:
+def suite_table(df: pd.DataFrame, suite: str, ci: bool = False) -> Table:
     """Models x tasks for one suite, with the averages the paper reports (see the builders in
     :data:`TABLE_BUILDERS`; any other suite gets :func:`_task_table`). Values on partial data
-    are marked :data:`PARTIAL`."""
+    are marked :data:`PARTIAL`; with ``ci`` a models x tasks table shows each result's
+    interval."""
     rows = collapse_seeds(df[df["suite"] == suite])
     table = TABLE_BUILDERS.get(suite, _task_table)(rows, suite)
+    if ci and suite not in TABLE_BUILDERS:
+        table.intervals = ci_cells(df[df["suite"] == suite], list(table.values.columns))
     if not rows.empty and rows["partial"].any():
         marked = rows.assign(partial=rows["partial"].astype(float))
         if suite == "few-shot":
@@ -348,45 +409,94 @@ def effective_robustness_table(df: pd.DataFrame, suite: str = "robustness") -> T
 
 
 def published_table(df: pd.DataFrame) -> Table | None:
-    """Ours against the published zero-shot numbers, for the models in ``df`` that have a row
-    in the published file (:func:`bench.report.published.published_row`: OpenAI's nine and
-    open_clip's pretrained models, by name).
+    """Ours against the published numbers, for the models in ``df`` that have them.
 
-    Ours is the zero-shot suite's value, else the robustness suite's (zero-shot head). Returns None
-    when no model in ``df`` has published numbers.
+    Classification: ours is the zero-shot suite's value, else the robustness suite's (zero-shot
+    head), against the row of the published file
+    (:func:`bench.report.published.published_row`: OpenAI's nine and open_clip's pretrained
+    models, by name). Retrieval (OpenAI's models): each recall part against
+    ``clip_paper_retrieval.csv`` (the paper's Table 13, CLIP_benchmark's R@5). ``in CI`` says
+    whether the published number lies inside our result's 99.5% interval (for the result's own
+    value only: its parts have no interval). Returns None when no model has published numbers.
     """
     rows = collapse_seeds(df[df["suite"].isin(["zero-shot", "robustness"])])
     rows = rows.assign(label=rows["model"].map(_published_label)).dropna(subset=["label"])
-    if rows.empty:
+    records, sources = _classification_records(df, rows)
+    records += _retrieval_records(df)
+    if not records:
         return None
+    values = pd.DataFrame(records).set_index("model / task")
+    notes = [
+        f"Published: {SOURCE}; retrieval: {RETRIEVAL_FILE} (the paper's Table 13 and "
+        "CLIP_benchmark's R@5, which prepends no caption prompt); difference = ours - "
+        "published (points).",
+        "in CI: whether the published value lies inside our 99.5% interval (Clopper-Pearson or "
+        f"bootstrap, as the result records); {MISSING} where the number has no interval.",
+        "CLIP_benchmark's protocol differs from the paper's for some tasks (e.g. VOC 2007), so a "
+        "difference is a comparison, not a verdict.",
+    ]
+    if sources:
+        notes.insert(1, "Rows of the published file (name, pretrained): "
+                     + "; ".join(f"{lb}: {name}, {tag}" for lb, (name, tag) in sources.items())
+                     + ".")  # fmt: skip
+    return Table("published-comparison", "Ours vs published", values, {}, notes)
+
+
+def _in_ci(ci: object, published: float) -> str:
+    if not isinstance(ci, dict) or math.isnan(published):
+        return MISSING
+    return "yes" if ci["low"] <= published <= ci["high"] else "no"
+
+
+def _record(label: str, published: float, ours: float, ci: object) -> dict:
+    return {"model / task": label, "published": published, "ours": ours,
+            "difference": ours - published, "in CI": _in_ci(ci, published)}  # fmt: skip
+
+
+def _ci_of(df: pd.DataFrame, row: pd.DataFrame) -> object:
+    """The ``ci`` of the seed-free result behind a collapsed row."""
+    if row.empty:
+        return None
+    r = row.iloc[0]
+    hit = df[(df["suite"] == r["suite"]) & (df["model"] == r["model"])
+             & (df["task"] == r["task"]) & df["seed"].isna()]  # fmt: skip
+    return hit["ci"].iloc[0] if len(hit) else None
+
+
+def _classification_records(df: pd.DataFrame, rows: pd.DataFrame) -> tuple[list[dict], dict]:
+    if rows.empty:
+        return [], {}
     rows = rows.sort_values("suite", key=lambda s: s.map({"zero-shot": 0, "robustness": 1}))
     ours = rows.drop_duplicates(["label", "task"], keep="first")
     pubs = {label: published_for(m) for label, m in zip(ours["label"], ours["model"], strict=True)}
     tasks = set(ours["task"]) & {t for p in pubs.values() for t in p["task"]}
-    if not tasks:
-        return None
     records, sources = [], {}
-    for label in sorted(pubs):
-        mine = ours[ours["label"] == label].set_index("task")["value"]
+    for label in sorted(pubs) if tasks else []:
+        mine = ours[ours["label"] == label]
         pub = pubs[label].set_index("task")["published"]
-        sources[label] = published_row(ours[ours["label"] == label]["model"].iloc[0])
+        sources[label] = published_row(mine["model"].iloc[0])
         for task in task_order(tasks):
+            o = mine[mine["task"] == task]
+            ov = float(o["value"].iloc[0]) if len(o) else np.nan
             pv = float(pub.get(task, np.nan))
-            ov = float(mine.get(task, np.nan))
-            records.append({"model": label, "task": task, "published": pv, "ours": ov,
-                            "difference": ov - pv})  # fmt: skip
-    values = pd.DataFrame(records).set_index(["model", "task"])
-    values.index = [f"{m} / {t}" for m, t in values.index]
-    values.index.name = "model / task"
-    notes = [
-        f"Published: {SOURCE}; difference = ours - published (points).",
-        "Rows of the published file (name, pretrained): "
-        + "; ".join(f"{label}: {name}, {tag}" for label, (name, tag) in sources.items())
-        + ".",
-        "CLIP_benchmark's protocol differs from the paper's for some tasks (e.g. VOC 2007), so a "
-        "difference is a comparison, not a verdict.",
-    ]
-    return Table("published-comparison", "Ours vs published", values, {}, notes)
+            records.append(_record(f"{label} / {task}", pv, ov, _ci_of(df, o)))
+    return records, sources
+
+
+def _retrieval_records(df: pd.DataFrame) -> list[dict]:
+    rows = df[(df["suite"] == "retrieval") & df["seed"].isna()]
+    names = rows["model"].map(lambda m: openai_name(m.removeprefix("openai:")))
+    rows = rows.assign(openai=names).dropna(subset=["openai"])
+    pub = published_retrieval()
+    records = []
+    for r in rows.sort_values(["openai", "task"]).itertuples():
+        for p in pub[(pub["model"] == r.openai) & (pub["task"] == r.task)].itertuples():
+            own = p.metric == RETRIEVAL_VALUE
+            ours = float(r.value) if own else float(r.metrics.get(p.metric, np.nan))
+            source = "paper" if p.source.startswith("Radford") else "CLIP_benchmark"
+            label = f"{r.openai} / {r.task} {p.metric} ({source})"
+            records.append(_record(label, float(p.published), ours, r.ci if own else None))
+    return records
 
 
 def _published_label(model: str) -> str | None:

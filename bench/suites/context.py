@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,9 @@ import torch
 from bench.errors import BenchError
 from bench.features import SplitFeatures, extract
 from bench.finite import check_finite
+from bench.metrics import SEED, interval
 from bench.models.seam import EvalModel
-from bench.protocols.zero_shot import build_classifier
+from bench.protocols.zero_shot import ENSEMBLE, build_classifier, mode_templates
 from bench.results import Result, existing_result, model_slug, result_relpath, write_result
 from bench.settings import Settings
 
@@ -94,13 +95,21 @@ class ModelLoadError(BenchError):
 
 @dataclass
 class RunContext:
-    """A run's model, settings, caches and summary, handed to every suite runner."""
+    """A run's model, settings, caches and summary, handed to every suite runner.
+
+    ``prompts`` (the zero-shot suite's prompt mode) and ``caption_prefix`` (the retrieval
+    suite's; ``None``: the paper's) are the run's protocol options (``bench run --prompts``,
+    ``--caption-prefix``).
+    """
 
     spec: ModelSpec
     settings: Settings
     out: Path
+    prompts: str = ENSEMBLE
+    caption_prefix: str | None = None
     summary: RunSummary = field(default_factory=RunSummary)
     max_in_memory: int = 6
+    prefetched: bool = False  # a distributed run: the ranks extracted the chunks already
     _memo: OrderedDict = field(default_factory=OrderedDict)
     _classifiers: dict[str, torch.Tensor] = field(default_factory=dict)
     _feature_seconds: float = 0.0
@@ -126,7 +135,7 @@ class RunContext:
             self._memo.move_to_end(key)
             return self._memo[key]
         t0 = time.perf_counter()
-        fs = extract(self.model, task, split, self.settings, fold=fold)
+        fs = extract(self.model, task, split, self.settings, fold=fold, prefetched=self.prefetched)
         self._feature_seconds += time.perf_counter() - t0
         part = f"{split}{fold if fold is not None else ''}"
         self._skipped.setdefault(task.name, {})[part] = fs.skipped
@@ -137,16 +146,29 @@ class RunContext:
             self._memo.popitem(last=False)
         return fs
 
-    def classifier(self, task: Any) -> torch.Tensor:
-        """The task's zero-shot classifier ``[D, C]`` (every name of every class, the task's
-        templates, the run's precision and weights), built once per run."""
-        if task.name not in self._classifiers:
+    def classifier(self, task: Any, mode: str = ENSEMBLE) -> torch.Tensor:
+        """The task's zero-shot classifier ``[D, C]`` (every name of every class, the
+        templates of prompt ``mode``, the run's precision and weights), built once per run
+        and mode."""
+        return self._classifier(
+            task, f"{task.name}#{mode}", task.class_prompts, mode_templates(task.templates, mode)
+        )
+
+    def prompt_classifier(self, task: Any, name: str, prompts: Sequence[str]) -> torch.Tensor:
+        """A classifier ``[D, len(prompts)]`` of one prompt per label (the bias probes' label
+        sets), with the run's precision and weights; built once per run per ``(task, name)``."""
+        return self._classifier(task, f"{task.name}/{name}", tuple(prompts), ("{}",))
+
+    def _classifier(
+        self, task: Any, key: str, classnames: Sequence[Any], templates: Sequence[str]
+    ) -> torch.Tensor:
+        if key not in self._classifiers:
             weights = build_classifier(
-                self.model, task.class_prompts, task.templates, precision=self.settings.precision
+                self.model, classnames, templates, precision=self.settings.precision
             )
             self.check(weights, "zero-shot classifier weight", task, "test")
-            self._classifiers[task.name] = weights
-        return self._classifiers[task.name]
+            self._classifiers[key] = weights
+        return self._classifiers[key]
 
     def check(self, x: Any, what: str, task: Any, split: str) -> None:
         """Fails the task (``NonFiniteError``) if ``x`` holds NaN or Inf values."""
@@ -157,13 +179,15 @@ class RunContext:
         return {"features": self.model.probe_kind, "dim": self.model.probe_dim}
 
     def path(
-        self, task: Any, suite: str, shots: int | None = None, seed: int | None = None
-    ) -> Path:
-        return self.out / result_relpath(self.slug, task.name, suite, shots, seed)
+        self, task: Any, suite: str, shots: int | None = None, seed: int | None = None,
+        variant: str | None = None,
+    ) -> Path:  # fmt: skip
+        return self.out / result_relpath(self.slug, task.name, suite, shots, seed, variant)
 
     def done(
-        self, task: Any, suite: str, shots: int | None = None, seed: int | None = None
-    ) -> Result | None:
+        self, task: Any, suite: str, shots: int | None = None, seed: int | None = None,
+        variant: str | None = None,
+    ) -> Result | None:  # fmt: skip
         """The existing result of this evaluation, or ``None`` if it is to be computed.
 
         Raises:
@@ -172,7 +196,7 @@ class RunContext:
         """
         if self.settings.force:
             return None
-        path = self.path(task, suite, shots, seed)
+        path = self.path(task, suite, shots, seed, variant)
         found = existing_result(
             path, weights_sha256=self.spec.weights_sha256, task_config_hash=task.config_hash
         )
@@ -192,6 +216,7 @@ class RunContext:
         timings["total"] = time.perf_counter() - started
         self._feature_seconds = 0.0
         partial = self._partial.get(task.name, {})
+        fields["extra"] = {**self._data_source(task), **(fields.get("extra") or {})}
         return Result(
             model=self.spec.name,
             model_slug=self.slug,
@@ -214,10 +239,37 @@ class RunContext:
             **fields,
         )
 
+    def _data_source(self, task: Any) -> dict[str, str]:
+        """``{"data_source": "official" | "hf-mirror"}``: which copy of the data was read,
+        with the mirror's agreement with the paper's splits when it was the mirror."""
+        if not hasattr(task, "data_source"):
+            return {}
+        try:
+            source = task.data_source(self.settings.data_root)
+        except (BenchError, OSError):
+            return {}
+        out = {"data_source": source}
+        mirror = getattr(task, "mirror", None)
+        if source == "hf-mirror" and mirror is not None:
+            splits = getattr(mirror, "splits", {}) or {}
+            out["mirror_splits"] = ",".join(f"{k}={v}" for k, v in dict(splits).items())
+        return out
+
     def write(self, result: Result) -> Path:
         path = write_result(result, self.out, force=self.settings.force)
         self.summary.written.append(path)
         return path
+
+
+def ci_fields(
+    metric: str, scores: Any, labels: Any, side: dict[str, Any] | None, value: float
+) -> dict[str, Any]:
+    """A result's ``n`` and ``ci``: the interval its metric declares (bench.metrics)."""
+    n, found = interval(metric, scores, labels, side, value=value)
+    ci = found.to_dict()
+    if found.method == "bootstrap":
+        ci["seed"] = SEED
+    return {"n": n, "ci": ci}
 
 
 def _device_name(device: torch.device) -> str:

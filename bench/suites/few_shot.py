@@ -21,7 +21,7 @@ from typing import Any
 from bench.protocols.few_shot import SEEDS, SHOTS, mean_std, sample_per_class
 from bench.protocols.linear_probe import few_shot_probe
 from bench.suites.base import SUITES, Suite, has_train
-from bench.suites.context import RunContext
+from bench.suites.context import RunContext, ci_fields
 from bench.suites.linear_probe import checked_outcome, probe_split
 from bench.suites.zero_shot import zero_shot_result
 
@@ -81,9 +81,16 @@ def _one_seed(ctx: RunContext, task: Any, suite: str, k: int, seed: int) -> floa
                "refit": "train (k-shot)"},
         timings={"probe": outcome.fitted.seconds},
         started=t0,
+        **ci_fields(task.metric, outcome.proba, test.y, test.side, outcome.scores.value),
     )  # fmt: skip
     ctx.write(result)
     return result.value
+
+
+def few_shot_needs(task: Any) -> list[tuple[Any, str, int | None]]:
+    """Train and val (fold 0 for STL-10) and test."""
+    fold = _fold(task)
+    return [(task, "train", fold), (task, "val", fold), (task, "test", None)]
 
 
 def _fold(task: Any) -> int | None:
@@ -101,5 +108,6 @@ SUITES.register(
         requirement="a train split",
         settings=MappingProxyType({"shots": SHOTS, "seeds": SEEDS}),
         order=30,
+        needs=few_shot_needs,
     ),
 )

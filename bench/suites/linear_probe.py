@@ -13,7 +13,7 @@ import numpy as np
 from bench.features import SplitFeatures
 from bench.protocols.linear_probe import Labeled, ProbeOutcome, linear_probe
 from bench.suites.base import SUITES, Suite, has_train
-from bench.suites.context import RunContext
+from bench.suites.context import RunContext, ci_fields
 
 SUITE = "linear-probe"
 
@@ -37,18 +37,21 @@ def run_linear_probe(ctx: RunContext, tasks: list[Any], suite: Suite) -> None:
         t0 = time.perf_counter()
         folds = list(range(task.probe_folds)) if task.probe_folds > 1 else [None]
         test = probe_split(ctx.features(task, "test"))
-        outcomes, sizes = [], {}
+        outcomes: list[ProbeOutcome] = []
+        sizes: dict[str, int] = {}
         for fold in folds:
             train = probe_split(ctx.features(task, "train", fold))
             val = probe_split(ctx.features(task, "val", fold))
             outcome = linear_probe(train, val, test, task.metric, device=ctx.settings.device)
             outcomes.append(checked_outcome(ctx, task, outcome))
             sizes = {"train": len(train), "val": len(val), "test": len(test)}
+        value = _mean([o.scores.value for o in outcomes])
+        probas = [o.proba for o in outcomes]
         ctx.write(
             ctx.new_result(
                 task,
                 suite.name,
-                value=_mean([o.scores.value for o in outcomes]),
+                value=value,
                 top1=_mean([o.scores.parts.get("top1") for o in outcomes]),
                 top5=_mean([o.scores.parts.get("top5") for o in outcomes]),
                 metrics=_mean_parts([o.scores.parts for o in outcomes]),
@@ -56,8 +59,21 @@ def run_linear_probe(ctx: RunContext, tasks: list[Any], suite: Suite) -> None:
                 probe={**ctx.probe_info(), **_probe_record(outcomes, folds)},
                 timings={"probe": sum(o.fitted.seconds for o in outcomes)},
                 started=t0,
+                **ci_fields(
+                    task.metric,
+                    probas[0] if len(probas) == 1 else probas,
+                    test.y,
+                    test.side,
+                    value,
+                ),  # fmt: skip
             )
         )
+
+
+def probe_needs(task: Any) -> list[tuple[Any, str, int | None]]:
+    """Test, and train and val of every fold."""
+    folds = list(range(task.probe_folds)) if task.probe_folds > 1 else [None]
+    return [(task, "test", None)] + [(task, s, f) for f in folds for s in ("train", "val")]
 
 
 def _probe_record(outcomes: list[ProbeOutcome], folds: list[int | None]) -> dict[str, Any]:
@@ -95,5 +111,6 @@ SUITES.register(
         accepts=has_train,
         requirement="a train split",
         order=20,
+        needs=probe_needs,
     ),
 )

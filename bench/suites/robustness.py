@@ -42,7 +42,7 @@ from bench.protocols.linear_probe import fit_searched
 from bench.protocols.zero_shot import logits
 from bench.robustness import SHIFTS
 from bench.suites.base import SUITES, Suite
-from bench.suites.context import RunContext
+from bench.suites.context import RunContext, ci_fields
 from bench.suites.linear_probe import probe_split
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,6 +71,7 @@ class ShiftOutcome:
         metrics: Parts of the metric (``top1``, ``top5``, ``pm0``, ``pm10`` where they apply) and
             ``imagenet_subsampled`` (percent).
         n: Number of test examples scored.
+        ci: The result's ``n`` and ``ci`` (:func:`bench.suites.context.ci_fields`).
     """
 
     task: str
@@ -79,6 +80,7 @@ class ShiftOutcome:
     value: float
     metrics: dict[str, float] = field(default_factory=dict)
     n: int = 0
+    ci: dict[str, Any] = field(default_factory=dict)
 
     @property
     def suite(self) -> str:
@@ -216,10 +218,12 @@ def evaluate_task(
     scores = val_scores if task.name == IMAGENET else head(test)
     ctx.check(scores, f"{head_name} logit", task, "test")
     pool = None if task.name == IMAGENET else task.imagenet_pool
-    value, parts = score_task(task, pool_scores(scores, pool), test.labels, test.side)
+    pooled = pool_scores(scores, pool)
+    value, parts = score_task(task, pooled, test.labels, test.side)
     mode = "pool" if task.name in POOLED_SUBSAMPLE else "restrict"
     parts["imagenet_subsampled"] = subsampled_top1(val_scores, val.labels, pool, mode)
-    return ShiftOutcome(task.name, head_name, task.metric, value, parts, len(test))
+    ci = ci_fields(task.metric, pooled, test.labels, test.side, value)
+    return ShiftOutcome(task.name, head_name, task.metric, value, parts, len(test), ci)
 
 
 def run_robustness(ctx: RunContext, tasks: Sequence[Task], suite: Suite) -> None:
@@ -263,7 +267,17 @@ def _result(ctx: RunContext, task: Task, o: ShiftOutcome, started: float) -> Any
         metrics={k: float(v) for k, v in o.metrics.items()},
         split_sizes={"test": int(o.n)},
         started=started,
+        **o.ci,
     )
+
+
+def robustness_needs(task: Task) -> list[tuple[Any, str, int | None]]:
+    """ImageNet's train, val (the adapt head) and test (its val images); a shift's test."""
+    from bench.tasks import get_task
+
+    imagenet = get_task(IMAGENET)
+    base = [(imagenet, "test", None), (imagenet, "train", None), (imagenet, "val", None)]
+    return base if task.name == IMAGENET else [*base, (task, "test", None)]
 
 
 def _is_robustness_task(task: Any) -> bool:
@@ -281,5 +295,6 @@ SUITES.register(
         requirement="ImageNet or one of its distribution shifts",
         per_task=False,
         order=40,
+        needs=robustness_needs,
     ),
 )

@@ -10,8 +10,11 @@ from typing import Any
 
 import torch
 
+from bench.distributed import World, join
 from bench.errors import BenchError, DataMissingError
+from bench.features import extract_shard
 from bench.models.seam import EvalModel
+from bench.protocols.zero_shot import ENSEMBLE, check_prompt_mode
 from bench.results import ResultFileError, load_results, model_slug
 from bench.settings import Settings
 from bench.suites.base import SUITES, Suite
@@ -131,6 +134,9 @@ def run_suite(
     model_name: str | None = None,
     weights: str | os.PathLike[str] | None = None,
     tag: str | None = None,
+    prompts: str = ENSEMBLE,
+    caption_prefix: str | None = None,
+    world: World | None = None,
     **settings_kwargs: Any,
 ) -> RunSummary:
     """Runs a suite for one model and writes its results under ``out``.
@@ -145,25 +151,59 @@ def run_suite(
             ``batch_size``, ``workers``, ``data_root``, ``force``, ``skip_corrupt``, ...).
         model_name: The name results carry (``--name``; default the name or file stem).
         weights: A checkpoint file evaluated under the name ``model``.
-        tag: Run the tasks with this tag (``paper27``, ``shifts``, ``embedded``).
+        tag: Run the tasks with this tag (``paper27``, ``shifts``, ``embedded``, ``retrieval``).
+        prompts: The zero-shot suite's prompt mode: ``ensemble`` (the task's templates),
+            ``single`` ("a photo of a {}.") or ``classname``; each writes its own file.
+        caption_prefix: The retrieval suite's caption prefix (``None``: the paper's "a photo
+            of "; ``""``: none); a non-default prefix writes its own file.
+        world: This process's place in a torchrun run (default: joined from torchrun's
+            environment, one process without it). Every rank extracts its share of the
+            features the suites need; rank 0 then runs the suites (features from the cache)
+            and writes the results while the others wait.
 
     Each task's data is checked first (:func:`plan_groups`): a task without data is reported
     failed with its loader's reason, and when no task is left the weights are never loaded
     (nor downloaded).
 
     Returns:
-        What was written, skipped, not applicable, and the tasks that failed and why.
+        What was written, skipped, not applicable, and the tasks that failed and why (on
+        ranks other than 0: empty).
 
     Raises:
         UnknownNameError: an unknown suite, task or model.
         BenchError: other bad input, or a results folder of another model
             (:class:`ResultsFolderError`).
+        RankFailedError: another rank of a distributed run died or timed out.
     """
     if settings is None:
         settings = Settings.build(**settings_kwargs)
     elif settings_kwargs:
         raise TypeError(f"pass settings or {', '.join(settings_kwargs)}, not both")
+    joined = world is None
+    world = join(settings.device.type) if world is None else world
+    try:
+        return _run(model, suite, tasks, Path(out), world.settings(settings), world, model_name,
+                    weights, tag, prompts, caption_prefix)  # fmt: skip
+    finally:
+        if joined:
+            world.close()
+
+
+def _run(
+    model: Any,
+    suite: str,
+    tasks: Sequence[str] | None,
+    out: Path,
+    settings: Settings,
+    world: World,
+    model_name: str | None,
+    weights: Any,
+    tag: str | None,
+    prompts: str = ENSEMBLE,
+    caption_prefix: str | None = None,
+) -> RunSummary:
     chosen = SUITES.get(suite)
+    check_prompt_mode(prompts)
     explicit = resolve_tasks(tasks, tag)
     spec = model_spec(model, settings, weights=weights, model_name=model_name, load_for_sha=False)
     summary = RunSummary()
@@ -171,19 +211,34 @@ def run_suite(
     for leaf in leaf_suites(chosen):
         assert leaf.runner is not None, f"suite {leaf.name} has no runner"
         run_tasks = tasks_for(leaf, explicit, summary, strict=not chosen.members)
-        plan += plan_groups(leaf, run_tasks, settings, Path(out) / spec.slug)
+        plan += plan_groups(leaf, run_tasks, settings, out / spec.slug)
     if all(why is not None for _, _, why in plan):  # e.g. no requested task has data:
         for leaf, group, why in plan:  # the weights are never loaded (downloaded)
             summary.failed.append((leaf.name, group[0].name, str(why)))
-        return summary
+        return summary if world.is_main else RunSummary()
     spec.complete_sha()
-    check_results_folder(Path(out), spec)
-    ctx = RunContext(spec=spec, settings=settings, out=Path(out), summary=summary)
+    check_results_folder(out, spec)
+    ctx = RunContext(
+        spec=spec,
+        settings=settings,
+        out=out,
+        summary=summary,
+        prompts=prompts,
+        caption_prefix=caption_prefix,
+        prefetched=world.distributed,
+    )
+    if world.distributed:
+        prefetch(ctx, [(leaf, group) for leaf, group, why in plan if why is None], world)
+        world.barrier("extracting features")
+        if not world.is_main:
+            world.barrier("rank 0 fitted the probes and wrote the results")
+            return RunSummary()
     for leaf, group, why in plan:
         if why is None:
             _run_group(ctx, leaf, group)
         else:
             summary.failed.append((leaf.name, group[0].name, why))
+    world.barrier("rank 0 fitted the probes and wrote the results")
     return ctx.summary
 
 
@@ -225,6 +280,33 @@ def plan_groups(
     runnable = [t for t in tasks if why[t.name] is None]
     missing = [(leaf, [t], why[t.name]) for t in tasks if why[t.name] is not None]
     return missing + ([(leaf, runnable, None)] if runnable else [])
+
+
+def prefetch(ctx: RunContext, plan: list[tuple[Suite, list[Any]]], world: World) -> int:
+    """This rank's share of every split the planned suites read, extracted to the cache.
+
+    A split that cannot be extracted (missing data, a corrupt image, ...) is left out here:
+    rank 0 meets the same error when its suite runs, and reports it for that task.
+
+    Returns:
+        The images this rank extracted.
+    """
+    seen, done = set(), 0
+    for leaf, group in plan:
+        for task in group if leaf.needs is not None else []:
+            try:
+                needs = leaf.needs(task)
+            except BenchError:
+                continue
+            for t, split, fold in needs:
+                if (t.name, split, fold) in seen:
+                    continue
+                seen.add((t.name, split, fold))
+                try:
+                    done += extract_shard(ctx.model, t, split, ctx.settings, world, fold=fold)
+                except BenchError:
+                    continue
+    return done
 
 
 def _run_group(ctx: RunContext, leaf: Suite, group: list[Any]) -> None:

@@ -28,7 +28,13 @@ from bench.tasks.task import (
     ValSpec,
 )
 
-TAGS = ("paper27", "shifts", "embedded", "user")
+TAGS = ("paper27", "shifts", "embedded", "retrieval", "bias", "user")
+#: Task kinds: ``classification`` (the default when ``kind`` is absent) has classes and
+#: templates; ``retrieval`` (image-text retrieval, paper Table 13) has captions per image
+#: from its loader and neither classes nor templates.
+KINDS = ("classification", "retrieval")
+_KIND_LABELS = {"classification": ("class", "multi_hot", "binary", "frames"),
+                "retrieval": ("retrieval",)}  # fmt: skip
 USER_TAG = "user"  # the only tag of a task file from outside the package (--tasks-dir)
 NUM_IMAGENET_CLASSES = 1000
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -40,10 +46,11 @@ TOP_KEYS = {
     "title": True,
     "version": True,
     "tags": True,
+    "kind": False,
     "metric": True,
     "multilabel": False,
-    "classes": True,
-    "templates": True,
+    "classes": False,  # required for kind classification, absent for retrieval
+    "templates": False,  # likewise
     "splits": True,
     "source_splits": False,
     "val": False,
@@ -258,11 +265,37 @@ def _parse_tags(value: Any, where: str, user: bool) -> tuple[str, ...]:
     return tags
 
 
-def _parse_metric(value: Any, where: str) -> str:
+def _parse_metric(value: Any, where: str, kind: str) -> str:
     valid = metrics.names()  # the metrics registry is the one list of metric names
     if value not in valid:
         raise _fail(where, f"unknown metric {value!r}; valid metrics: {', '.join(valid)}")
+    if metrics.get_metric(value).labels not in _KIND_LABELS[kind]:
+        fits = [m for m in valid if metrics.get_metric(m).labels in _KIND_LABELS[kind]]
+        raise _fail(
+            where, f"metric {value!r} does not score a {kind} task; valid: {', '.join(fits)}"
+        )
     return value
+
+
+def _parse_kind(data: dict[str, Any], where: str) -> str:
+    """``kind`` (default classification) and the keys that kind requires or forbids."""
+    kind = data.get("kind", KINDS[0])
+    if kind not in KINDS:
+        raise _fail(where, f"unknown kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+    if kind == "classification":
+        for key in ("classes", "templates"):
+            if key not in data:
+                raise _fail(where, f"missing required key {key!r} in the task file")
+        return kind
+    for key in ("classes", "templates", "imagenet_pool", "multilabel", "val", "probe_folds"):
+        if data.get(key) is not None:
+            raise _fail(
+                where, f"a {kind} task has no {key!r} (its loader gives the captions); remove it"
+            )
+    splits = data["splits"]
+    if not isinstance(splits, Mapping) or set(splits) != {"test"}:
+        raise _fail(where, f"a {kind} task has only a test split: splits: {{test: N}}")
+    return kind
 
 
 def parse_task(
@@ -290,12 +323,14 @@ def parse_task(
     if origin is not None and isinstance(data, dict):
         data.setdefault("tags", None)  # optional in a user's file: [user]
     data = check_keys(data, TOP_KEYS, where, "the task file")
+    kind = _parse_kind(data, where)
     name = typed(data["name"], str, where, "name")
     if not _NAME_RE.match(name) or (expected_name is not None and name != expected_name):
         raise _fail(
             where, f"name {name!r} must be lowercase and equal the file name {expected_name!r}"
         )
-    classes = parse_classes(data["classes"], where)
+    classes = parse_classes(data["classes"], where) if kind == "classification" else ()
+    templates = parse_templates(data["templates"], where) if kind == "classification" else ()
     splits = parse_splits(data["splits"], where, "splits")
     source_splits = data.get("source_splits")
     source_splits = (
@@ -310,10 +345,10 @@ def parse_task(
         title=typed(data["title"], str, where, "title"),
         version=_positive(data["version"], where, "version"),
         tags=_parse_tags(data["tags"], where, user=origin is not None),
-        metric=_parse_metric(data["metric"], where),
+        metric=_parse_metric(data["metric"], where, kind),
         multilabel=typed(data.get("multilabel", False), bool, where, "multilabel"),
         class_prompts=classes,
-        templates=parse_templates(data["templates"], where),
+        templates=templates,
         splits=splits,
         source_splits=source_splits,
         val=parse_val(data.get("val"), source_splits, where),
@@ -325,5 +360,6 @@ def parse_task(
         notes=typed(data.get("notes") or "", str, where, "notes"),
         config_hash=hashlib.sha256(raw).hexdigest(),
         origin=origin or "built-in",
+        kind=kind,
     )
     return dataclasses.replace(task, mirror=parse_mirror(data.get("mirror"), task, where))

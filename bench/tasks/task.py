@@ -122,6 +122,9 @@ class Task:
         config_hash: sha256 of the task file's bytes.
         mirror: The dataset's maintained mirror, or None.
         origin: ``"built-in"``, or the path of a user's task file (``--tasks-dir``).
+        kind: ``classification`` (classes and templates) or ``retrieval`` (no classes: the
+            loader's dataset has ``.captions``, each image's captions; zero-shot image-text
+            retrieval, ``--suite retrieval``).
     """
 
     name: str
@@ -144,6 +147,7 @@ class Task:
     config_hash: str
     mirror: Mirror | None = None
     origin: str = "built-in"
+    kind: str = "classification"
 
     def __hash__(self) -> int:  # the file's hash identifies the task; mappings are unhashable
         return hash((self.name, self.config_hash))
@@ -298,6 +302,7 @@ class Task:
         return {
             "name": self.name,
             "title": self.title,
+            "kind": self.kind,
             "version": self.version,
             "config_hash": self.config_hash,
             "tags": list(self.tags),

@@ -125,7 +125,8 @@ PROMPTS = {
 def prompt_mode_result(model: str, task: str, mode: str, value: float) -> Result:
     """A zero-shot result of one prompt mode, its ``prompts`` section as the convention says."""
     prompts = {"classnames": ["a", "b"], "templates": PROMPTS[mode], "mode": mode}
-    return _result(model, task, "zero-shot", value, prompts=prompts)
+    variant = None if mode == "ensemble" else mode  # the file-name part (schema 3)
+    return _result(model, task, "zero-shot", value, prompts=prompts, variant=variant)
 
 
 def write_result_as(result: Result, root: str | Path, name: str) -> Path:
