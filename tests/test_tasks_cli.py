@@ -10,7 +10,7 @@ from bench.cli import main
 def test_tasks_json_lists_every_task_with_sizes_and_presence(capsys):
     assert main(["tasks", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert len(rows) == 37  # 27 paper + 7 shifts + 2 embedded (digits) + fairface
+    assert len(rows) == 39  # 27 paper + 7 shifts + 2 embedded + 2 retrieval + fairface
     assert rows["digits"]["present"] is True
     assert rows["digits"]["sizes"] == {"train": 1080, "val": 120, "test": 597}
     assert rows["cifar100"]["num_classes"] == 100 and rows["voc2007"]["metric"] == "map_11point"
