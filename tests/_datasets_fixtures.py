@@ -840,6 +840,24 @@ def build_wds(root: Path) -> Expect:
     return Expect(FakeTask("wds", classes), labels, check=check)
 
 
+def build_karpathy(root: Path) -> Expect:
+    """Karpathy's dataset_flickr30k.json beside flickr30k-images/ (captions per image)."""
+    splits = ["test", "test", "test", "val", "val", "train", "restval"]
+    entries = []
+    for i, split in enumerate(splits):
+        save_image(root / "flickr30k-images" / f"{i}.jpg", i, size=(10, 8))
+        caps = [{"raw": f" caption {j} of image {i} "} for j in range(5)]
+        entries.append({"filename": f"{i}.jpg", "split": split, "sentences": caps})
+    write(root / "dataset_flickr30k.json", json.dumps({"images": entries}))
+
+    def check(_: Path, ds: Any) -> None:
+        assert all(len(c) == 5 for c in ds.captions)  # stripped, in file order
+        assert ds.captions[0][0].startswith("caption 0 of image ")
+
+    task = FakeTask("flickr30k")
+    return Expect(task, {"test": [0, 1, 2], "val": [0, 1], "train": [0]}, check=check)
+
+
 BUILDERS: dict[str, Callable[[Path], Expect]] = {
     name.removeprefix("build_"): fn
     for name, fn in list(globals().items())
