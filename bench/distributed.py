@@ -17,6 +17,7 @@ import torch
 import torch.distributed as dist
 
 from bench.errors import BenchError
+from bench.settings import Settings
 
 # How long ranks wait for each other (rank 0 fits probes while the others wait).
 DEFAULT_TIMEOUT = datetime.timedelta(hours=12)
@@ -42,6 +43,20 @@ class World:
     @property
     def distributed(self) -> bool:
         return self.size > 1
+
+    def device(self, device: torch.device) -> torch.device:
+        """The run's device as this rank uses it: ``cuda:LOCAL_RANK`` for CUDA under torchrun."""
+        if self.distributed and device.type == "cuda":
+            return torch.device("cuda", self.local_rank)
+        return device
+
+    def settings(self, settings: Settings) -> Settings:
+        """A run's settings for this rank: its own GPU, and progress bars on rank 0 only."""
+        if not self.distributed:
+            return settings
+        return settings.replace(
+            device=self.device(settings.device), progress=settings.progress and self.is_main
+        )
 
     def shard(self, items: Sequence[int]) -> list[int]:
         """This rank's share of ``items``: every ``size``-th one, starting at ``rank``."""

@@ -16,6 +16,10 @@ import torch
 from bench.errors import BenchError
 
 PRECISIONS = ("fp32", "fp16", "bf16")
+#: ``cpu``: OpenAI's PIL preprocessing in the loader workers; ``gpu``: the workers read the
+#: encoded files and decoding, resize, crop and normalisation run as tensors on the run's
+#: device (:mod:`bench.models.decode`; on a CPU device the same tensor steps run on the CPU).
+DECODES = ("cpu", "gpu")
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -59,9 +63,16 @@ def precision_dtype(precision: str) -> torch.dtype:
 
 
 def default_workers() -> int:
-    """Data-loader processes for this machine: one per core beyond the main one, at most 8."""
+    """Data-loader processes for this machine: one per core beyond the main one, at most 8.
+
+    Under torchrun the cores are shared by the ranks on this machine (``LOCAL_WORLD_SIZE``).
+    """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(0, min(8, (cores or 1) - 1))
+    try:
+        ranks = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        ranks = 1
+    return max(0, min(8, (cores or 1) // ranks - 1))
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class Settings:
         refresh_features: Re-extract features even where a verified cache entry exists.
         allow_partial: Evaluate a split with fewer items than the task expects, marked partial.
         progress: Show progress bars.
+        decode: Where images are decoded and preprocessed (:data:`DECODES`).
     """
 
     device: torch.device
@@ -91,6 +103,7 @@ class Settings:
     refresh_features: bool = False
     allow_partial: bool = False
     progress: bool = True
+    decode: str = "cpu"
 
     @classmethod
     def build(
@@ -101,13 +114,20 @@ class Settings:
         batch_size: int = 256,
         workers: int | None = None,
         data_root: str | os.PathLike[str] | None = None,
+        decode: str = "cpu",
         **flags: bool,
     ) -> Settings:
         """Resolves and checks the settings once.
 
         Raises:
-            BenchError: an unknown device or precision, ``batch_size < 1`` or ``workers < 0``.
+            BenchError: an unknown device, precision or decode, ``batch_size < 1`` or
+                ``workers < 0``.
         """
+        if decode not in DECODES:
+            raise BenchError(
+                f"unknown --decode {decode!r}; valid choices: {', '.join(DECODES)} (gpu decodes "
+                "JPEGs and preprocesses as tensors on the run's device)"
+            )
         if batch_size < 1:
             raise BenchError(f"--batch-size must be >= 1; got {batch_size}")
         if workers is not None and workers < 0:
@@ -119,6 +139,7 @@ class Settings:
             batch_size=batch_size,
             workers=default_workers() if workers is None else workers,
             data_root=Path(data_root) if data_root is not None else None,
+            decode=decode,
             **flags,
         )
 

@@ -840,22 +840,80 @@ def build_wds(root: Path) -> Expect:
     return Expect(FakeTask("wds", classes), labels, check=check)
 
 
-def build_karpathy(root: Path) -> Expect:
-    """Karpathy's dataset_flickr30k.json beside flickr30k-images/ (captions per image)."""
-    splits = ["test", "test", "test", "val", "val", "train", "restval"]
-    entries = []
-    for i, split in enumerate(splits):
-        save_image(root / "flickr30k-images" / f"{i}.jpg", i, size=(10, 8))
-        caps = [{"raw": f" caption {j} of image {i} "} for j in range(5)]
-        entries.append({"filename": f"{i}.jpg", "split": split, "sentences": caps})
-    write(root / "dataset_flickr30k.json", json.dumps({"images": entries}))
+# FairFace's values as its fairface_label_val.csv spells them (the on-disk format).
+FAIRFACE_RACES = (
+    "White", "Black", "Latino_Hispanic", "East Asian", "Southeast Asian", "Indian",
+    "Middle Eastern",
+)  # fmt: skip
+FAIRFACE_GENDERS = ("Male", "Female")
+FAIRFACE_AGES = ("0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70")
+
+
+def write_fairface(root: Path, n: int = 18, size: int = 16) -> list[tuple[int, int, int]]:
+    """FairFace's validation layout: ``fairface_label_val.csv`` + ``val/<i>.jpg`` (noise,
+    solid and barred images in turn, so a random model's predictions vary); row ``i`` has race
+    ``i % 7``, gender ``i % 2``, age ``i % 9`` (all groups appear once ``n >= 9``).
+
+    Returns:
+        ``(race, gender, age)`` indices per row, in the CSV's order.
+    """
+    rng = np.random.default_rng(7)
+    rows, lines = [], ["file,age,gender,race,service_test"]
+    for i in range(n):
+        r, g, a = i % 7, i % 2, i % 9
+        path = root / "val" / f"{i + 1}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if i % 3 == 0:
+            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        else:
+            pixels = np.zeros((size, size, 3), np.uint8)
+            pixels[:, : size if i % 3 == 1 else rng.integers(2, size - 2)] = rng.integers(0, 256, 3)
+        Image.fromarray(pixels, "RGB").save(path, "JPEG", quality=95)
+        lines.append(
+            f"val/{i + 1}.jpg,{FAIRFACE_AGES[a]},{FAIRFACE_GENDERS[g]},{FAIRFACE_RACES[r]},"
+            f"{'True' if i % 3 else 'False'}"
+        )
+        rows.append((r, g, a))
+    write(root / "fairface_label_val.csv", "\n".join(lines) + "\n")
+    return rows
+
+
+def build_fairface(root: Path) -> Expect:
+    rows = write_fairface(root, n=9, size=8)
 
     def check(_: Path, ds: Any) -> None:
-        assert all(len(c) == 5 for c in ds.captions)  # stripped, in file order
-        assert ds.captions[0][0].startswith("caption 0 of image ")
+        for k, name in enumerate(("race", "gender", "age")):
+            assert list(getattr(ds, name)) == [row[k] for row in rows], name
+        assert set(ds.side_fields) == {"race", "gender", "age"}
 
-    task = FakeTask("flickr30k")
-    return Expect(task, {"test": [0, 1, 2], "val": [0, 1], "train": [0]}, check=check)
+    return Expect(FakeTask("fairface"), {"test": [r for r, _, _ in rows]}, check=check)
+
+
+def build_karpathy(root: Path) -> Expect:
+    """Karpathy's Flickr30k split file beside ``flickr30k-images/``: 3 test images (5
+    captions each; the first image has 6, of which 5 are kept) and one train image."""
+    images = []
+    for i, split in enumerate(("test", "test", "test", "train")):
+        name = f"{1000 + i}.jpg"
+        save_image(root / "flickr30k-images" / name, i)
+        n = 6 if i == 0 else 5
+        sentences = [{"raw": f" caption {j} of image {i} ", "tokens": []} for j in range(n)]
+        images.append({"filename": name, "split": split, "sentences": sentences, "imgid": i})
+    (root / "dataset_flickr30k.json").write_text(
+        json.dumps({"images": images, "dataset": "flickr30k"})
+    )
+
+    def check(_: Path, ds: Any) -> None:
+        if len(ds) == 3:  # the test split
+            assert ds.captions[0] == [f"caption {j} of image 0" for j in range(5)]
+            assert all(len(c) == 5 for c in ds.captions)
+
+    return Expect(
+        FakeTask("flickr30k"),
+        {"test": [0, 1, 2], "train": [0]},
+        options={"variant": "flickr30k"},
+        check=check,
+    )
 
 
 BUILDERS: dict[str, Callable[[Path], Expect]] = {

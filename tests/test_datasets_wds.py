@@ -226,3 +226,28 @@ def test_every_mirror_names_a_clip_benchmark_repo_and_says_why_where_not_same():
         if set(task.mirror.splits.values()) != {"same"}:
             assert task.mirror.notes, task.name
     assert json.dumps(get_task("fer2013").to_dict()["mirror"]["splits"]) == '{"test": "differs"}'
+
+
+def test_results_record_that_the_mirror_was_read(tmp_path, monkeypatch):
+    from eval_fixtures import save_tiny
+
+    from bench.results import read_result
+
+    def fake_snapshot(repo_id, repo_type, local_dir, allow_patterns):
+        items = [(Image.new("RGB", (4, 4), color(i)), i) for i in range(10)]
+        write_shards(Path(local_dir), "test", items)
+        write_mirror_names(Path(local_dir), get_task("cifar10").classnames)
+
+    monkeypatch.setattr(hub, "_snapshot_download", lambda: fake_snapshot)
+    data, out = tmp_path / "data", tmp_path / "r"
+    assert run_cli("download", "cifar10", "--source", "hf", "--data-root", str(data))[0] == 0
+    ckpt = save_tiny(tmp_path / "tiny.pt")
+    code, _, err = run_cli(
+        "run", "--model", str(ckpt), "--suite", "zero-shot", "--tasks", "cifar10",
+        "--data-root", str(data), "--out", str(out), "--allow-partial", "--workers", "0",
+        "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    extra = read_result(out / "tiny" / "cifar10" / "zero-shot.json").extra
+    assert extra["data_source"] == "hf-mirror"
+    assert extra["mirror_splits"].startswith("test=")

@@ -217,3 +217,18 @@ def test_select_names_found_models_and_the_run_command(results):
     assert set(select(data, models=["ViT-B-32"]).frame["model"]) == {"ViT-B/32"}  # by slug
     with pytest.raises(BenchError, match="does not exist"):
         collect(results / "nope")
+
+
+def test_assumed_architectures_are_shown_in_the_report(tmp_path):
+    from fixtures_results import _result
+
+    from bench.report import build_report
+    from bench.results import write_result
+
+    said = "activation QuickGELU assumed (OpenAI's; open_clip's non-quickgelu models use GELU)"
+    write_result(_result("plain", "cifar10", "zero-shot", 50.0, assumptions=[said]), tmp_path / "r")
+    write_result(_result("known", "cifar10", "zero-shot", 60.0), tmp_path / "r")
+    build_report(tmp_path / "r", tmp_path / "out")
+    index = (tmp_path / "out" / "index.md").read_text()
+    assert f"plain: architecture assumed, not known: {said}" in index
+    assert "known: architecture assumed" not in index

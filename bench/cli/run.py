@@ -22,12 +22,19 @@ EPILOG = """examples:
   bench run --model ./tiny.pt --suite all --tasks digits --force --json
   bench run --model ViT-B/32 --suite zero-shot --tasks cifar10 --prompts single
   bench run --model ViT-L/14@336px --suite retrieval --tasks flickr30k,mscoco
+  bench run --model ViT-B/32 --suite linear-probe --tasks cifar10 --decode gpu
+  torchrun --nproc_per_node=8 -m bench run --model ViT-L/14 --suite linear-probe --tag paper27
 
 Results go to <out>/<name>/<task>/<suite>[-<variant>][-<k>shot][-seed<s>].json (<name>: --name,
 else the model's name or the checkpoint's file stem; <variant>: a --prompts mode other than
 ensemble, e.g. zero-shot-single.json, or a --caption-prefix other than the paper's); what is there already is skipped (--force redoes
 it). Features are cached under $BENCH_CACHE/features and reused by every suite. A task that
-fails (missing data, a NaN, a bad result file) is listed and the others still run (exit 2)."""
+fails (missing data, a NaN, a bad result file) is listed and the others still run (exit 2).
+
+Under torchrun (one node or several through its rendezvous) every rank extracts its share of
+each split into the shared feature cache ($BENCH_CACHE must be one folder that all ranks
+see); rank 0 then fits the probes and writes the results while the others wait. A rank that
+dies fails the run; the same command again resumes from the chunks already written."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -48,14 +55,27 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--suite", required=True, help=", ".join(suite_names()))
     which = p.add_mutually_exclusive_group()
     which.add_argument("--tasks", help="comma-separated task names (default: the suite's tasks)")
-    which.add_argument("--tag", help="run the tasks with this tag (paper27, shifts, embedded)")
+    from bench.tasks import TAGS, USER_TAG
+
+    tags = ", ".join(t for t in TAGS if t != USER_TAG)
+    which.add_argument("--tag", help=f"run the tasks with this tag ({tags})")
     p.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when available)")
     p.add_argument("--batch-size", type=int, default=256, help="images per batch (default 256)")
     p.add_argument(
-        "--workers", type=int, help="data loader processes (default: cores - 1, at most 8)"
+        "--workers",
+        type=int,
+        help="data loader processes (default: cores - 1, at most 8; under torchrun the "
+        "cores are shared by the ranks of a machine)",
     )
     p.add_argument(
         "--precision", help="fp32, fp16 or bf16 autocast (default: fp16 on CUDA, fp32 on CPU)"
+    )
+    p.add_argument(
+        "--decode",
+        default="cpu",
+        help="cpu: OpenAI's PIL preprocessing in the loader workers (default); gpu: decode "
+        "JPEGs in batches and resize/crop/normalise as tensors on the run's device (its own "
+        "feature cache entries; differs from OpenAI's by < 1 pixel level on average)",
     )
     p.add_argument("--out", default="results", help="results folder (default results/)")
     p.add_argument("--force", action="store_true", help="recompute and overwrite existing results")
@@ -102,6 +122,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Runs the suite; exit 0, or 2 when some tasks could not run (each is listed)."""
+    from bench.distributed import join
     from bench.settings import Settings
     from bench.suites import run_suite
     from bench.suites.runner import ResultsFolderError
@@ -119,19 +140,26 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         refresh_features=args.refresh_features,
         allow_partial=args.allow_partial,
+        decode=args.decode,
     )
     tasks = args.tasks.split(",") if args.tasks is not None else None
+    world = join(settings.device.type)
     try:
         summary = run_suite(
             args.model, args.suite, tasks=tasks, out=args.out, settings=settings,
             model_name=args.name, weights=args.weights, tag=args.tag, prompts=args.prompts,
             caption_prefix=args.caption_prefix,
+            world=world,
         )  # fmt: skip
     except ResultsFolderError as e:
         raise ResultsFolderError(
             f"{e}; evaluate it under its own name: {_rerun_with_name(args, e.suggested_name)}",
             e.suggested_name,
         ) from None
+    finally:
+        world.close()
+    if not world.is_main:
+        return 0  # rank 0 reports
     rows = [_row(p, "written") for p in summary.written]
     rows += [_row(p, "skipped (done)") for p in summary.skipped if p not in summary.written]
     if args.json:
@@ -145,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
 
 _REPLAYED = (
     "model", "weights", "suite", "tasks", "tag", "out", "device", "precision", "batch_size",
-    "workers", "data_root", "prompts", "caption_prefix",
+    "workers", "data_root", "prompts", "caption_prefix", "decode",
 )  # fmt: skip
 
 

@@ -45,12 +45,17 @@ class LazyDataset(Dataset):
         labels: Sequence[int] | torch.Tensor,
         get_image: Callable[[int], Image.Image],
         paths: Sequence[str] | None = None,
+        *,
+        raw_files: bool = False,
     ) -> None:
         self.labels = labels if isinstance(labels, torch.Tensor) else [int(x) for x in labels]
         self._get_image = get_image
         self.paths = list(paths) if paths is not None else None
         if self.paths is not None and len(self.paths) != len(self.labels):
             raise ValueError("paths and labels differ in length")
+        if raw_files and self.paths is None:
+            raise ValueError("raw_files needs paths")
+        self._raw_files = raw_files
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -62,6 +67,25 @@ class LazyDataset(Dataset):
             raise IndexError(index)
         return self._get_image(index), self.labels[index]
 
+    def encoded(self, index: int) -> bytes | None:
+        """Item ``index``'s encoded file, where the item is exactly that file decoded.
+
+        ``None`` where the item is built otherwise (arrays, archive members, a crop), so
+        callers that decode bytes themselves (``--decode gpu``) take the PIL image instead.
+
+        Raises:
+            DataMissingError: the file is not there.
+        """
+        if not self._raw_files:
+            return None
+        path = self.paths[index]  # type: ignore[index]
+        try:
+            return Path(path).read_bytes()
+        except FileNotFoundError as e:
+            raise DataMissingError(
+                f"image file {path} is missing; download the dataset again"
+            ) from e
+
     def subset(self, indices: Sequence[int]) -> LazyDataset:
         """A dataset of the items ``indices`` (in that order)."""
         indices = [int(i) for i in indices]
@@ -70,7 +94,8 @@ class LazyDataset(Dataset):
         else:
             labels = [self.labels[i] for i in indices]
         paths = [self.paths[i] for i in indices] if self.paths is not None else None
-        return LazyDataset(labels, partial(_pick, self._get_image, indices), paths)
+        get = partial(_pick, self._get_image, indices)
+        return LazyDataset(labels, get, paths, raw_files=self._raw_files)
 
 
 def _rgb(image: Image.Image, name: str) -> Image.Image:
@@ -118,7 +143,8 @@ def file_dataset(
 ) -> LazyDataset:
     """A dataset of image files, optionally post-processed (e.g. a border crop)."""
     files = [str(f) for f in files]
-    return LazyDataset(labels, partial(_file_image, files, transform), files)
+    get = partial(_file_image, files, transform)
+    return LazyDataset(labels, get, files, raw_files=transform is None)
 
 
 # Readers are module-level functions bound with functools.partial (not closures), so that a

@@ -107,6 +107,11 @@ class IndexView:
     def __getitem__(self, i: int) -> Any:
         return self.dataset[int(self.indices[i])]
 
+    def encoded(self, i: int) -> bytes | None:
+        """The underlying dataset's encoded file of item ``i`` (``None``: not a plain file)."""
+        encoded = getattr(self.dataset, "encoded", None)
+        return encoded(int(self.indices[i])) if encoded is not None else None
+
     @property
     def labels(self) -> Any:
         labels = self.dataset.labels

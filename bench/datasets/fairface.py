@@ -7,9 +7,11 @@ FairFace repository, unpacked side by side)::
     <root>/val/1.jpg ...              # 10,954 face crops (margin 0.25)
 
 The validation set is the task's ``test`` split (the paper probes the validation images).
-Items are ``(image, race index)`` (the task's classes are :data:`RACES` in this order); the dataset also carries
-``.race``, ``.gender`` and ``.age`` (one index per item into :data:`RACES`, :data:`GENDERS`,
-:data:`AGES`), read from the CSV without decoding images.
+Items are ``(image, race index)`` (the task's classes are :data:`RACES` in this order); the
+dataset also carries ``.race``, ``.gender`` and ``.age`` (int64 arrays, one index per item into
+:data:`RACES`, :data:`GENDERS`, :data:`AGES`), read from the CSV without decoding images, and
+names them in ``.side_fields`` so that :class:`bench.features.SplitFeatures` carries them in
+``side``, aligned with the feature rows.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from bench.datasets._common import LazyDataset, check_fold, check_split, file_dataset, require
 from bench.errors import DataMissingError
@@ -36,6 +40,8 @@ RACES = (
 GENDERS = ("Male", "Female")
 AGES = ("0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70")
 COLUMNS = ("file", "age", "gender", "race")
+#: The per-item attributes a loaded dataset carries (``side_fields``).
+ATTRIBUTES = ("race", "gender", "age")
 MANUAL = (
     "download fairface-img-margin025-trainval.zip and fairface_label_val.csv from "
     "https://github.com/joojs/fairface (Google Drive links in its README), unzip the images so "
@@ -46,8 +52,8 @@ MANUAL = (
 def _index(value: str, allowed: tuple[str, ...], column: str, where: str, line: int) -> int:
     if value not in allowed:
         raise DataMissingError(
-            f"{where} line {line}: {column} {value!r} is not a FairFace value "
-            f"({', '.join(allowed)}); the file is not FairFace's official label CSV"
+            f"{where} line {line}: {column} {value!r} is not a FairFace {column} (valid: "
+            f"{', '.join(allowed)}); put FairFace's own fairface_label_val.csv there, unedited"
         )
     return allowed.index(value)
 
@@ -90,9 +96,9 @@ def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> La
     require(task, root / LABELS_CSV, root / "val", manual=MANUAL)
     rows = read_labels(root / LABELS_CSV)
     ds = file_dataset([root / r["file"] for r in rows], [r["race"] for r in rows])
-    ds.race = [r["race"] for r in rows]
-    ds.gender = [r["gender"] for r in rows]
-    ds.age = [r["age"] for r in rows]
+    for name in ATTRIBUTES:
+        setattr(ds, name, np.array([r[name] for r in rows], dtype=np.int64))
+    ds.side_fields = ATTRIBUTES
     return ds
 
 

@@ -12,7 +12,9 @@ found and expected sizes, and the corrupt images skipped.
 
 Extraction writes a chunk file every ``encode.DEFAULT_CHUNK_BATCHES`` batches under
 ``<cache>/features/<key>.partial/``; a killed run leaves only chunks, which the next run
-resumes from. The final ``<key>.safetensors`` is written atomically once all chunks are in.
+resumes from (filling the gaps between the chunks it finds). The final ``<key>.safetensors``
+is written atomically once all chunks are in. Under torchrun every rank extracts its share of
+the chunks (:func:`extract_shard`) before rank 0 reads them all.
 """
 
 from __future__ import annotations
@@ -27,21 +29,34 @@ from bench.features.cache import (
     tensors_digest,
 )
 from bench.features.encode import concat_chunks, encode_chunks, make_loader
-from bench.features.extractor import SplitFeatures, check_size, extract, side_data
+from bench.features.extractor import (
+    Pipeline,
+    SplitFeatures,
+    check_size,
+    extract,
+    extract_shard,
+    input_pipeline,
+    shard_ranges,
+    side_data,
+)
 
 __all__ = [
     "FEATURE_FORMAT_VERSION",
     "KINDS",
     "STATS",
+    "Pipeline",
     "FeatureCache",
     "SplitFeatures",
     "check_size",
     "concat_chunks",
     "encode_chunks",
     "extract",
+    "extract_shard",
     "feature_key",
     "files_fingerprint",
+    "input_pipeline",
     "make_loader",
+    "shard_ranges",
     "side_data",
     "tensors_digest",
 ]

@@ -47,14 +47,14 @@ def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def _item_paths(dataset: Any) -> list[str] | None:
+def item_paths(dataset: Any) -> list[str] | None:
     """The file behind each item, where the dataset knows it (``.paths``, or a view's)."""
     paths = getattr(dataset, "paths", None)
     if paths is not None:
         return list(paths)
     inner, indices = getattr(dataset, "dataset", None), getattr(dataset, "indices", None)
     if inner is not None and indices is not None:
-        inner_paths = _item_paths(inner)
+        inner_paths = item_paths(inner)
         if inner_paths is not None:
             return [inner_paths[int(i)] for i in indices]
     return None
@@ -79,7 +79,7 @@ def files_fingerprint(dataset: Any) -> str | None:
     Returns ``None`` for a dataset that does not name its files (then only the key's other
     parts guard the cache). No image is opened or decoded.
     """
-    paths = _item_paths(dataset)
+    paths = item_paths(dataset)
     if paths is None:
         return None
     h, seen = hashlib.sha256(), {}
@@ -149,17 +149,26 @@ class FeatureCache:
         return _read_verified(path, spec)
 
     def save(self, key: str, spec: dict[str, Any], tensors: dict[str, torch.Tensor],
-             skipped_files: list[str]) -> None:  # fmt: skip
-        """Writes the final file atomically, then its JSON description; drops the chunks."""
+             skipped_files: list[str], extracted_by: dict[int, int] | None = None) -> None:  # fmt: skip
+        """Writes the final file atomically, then its JSON description; drops the chunks.
+
+        ``extracted_by`` (rank -> images, a distributed run's record) goes to the description.
+        """
         meta = {"spec": spec, "skipped_files": skipped_files, "n": int(len(tensors["labels"]))}
         _write(self.final_path(key), tensors, meta)
         dims = {k: int(tensors[k].shape[1]) for k in KINDS if tensors[k].ndim == 2}
         info = {**meta, "dims": dims, "created": time.time()}
+        if extracted_by:
+            info["extracted_by"] = {str(r): n for r, n in sorted(extracted_by.items())}
         atomic_write_json(self.root / f"{key}.json", info)
         shutil.rmtree(self.partial_dir(key), ignore_errors=True)
 
     def load_chunks(self, key: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
-        """The verified chunks of an unfinished extraction covering ``[0, end)`` without gaps."""
+        """The verified chunks of an unfinished extraction, by start, without overlaps.
+
+        They may leave gaps (ranks of a distributed run that did not finish); the caller
+        extracts those.
+        """
         chunks = []
         for path in sorted(self.partial_dir(key).glob("chunk-*.safetensors")):
             found = _read_verified(path, spec)
@@ -167,18 +176,24 @@ class FeatureCache:
                 tensors, meta = found
                 chunks.append({**tensors, **meta})
         chunks.sort(key=lambda c: c["start"])
-        contiguous, end = [], 0
+        kept: list[dict[str, Any]] = []
         for c in chunks:
-            if c["start"] != end:
-                break
-            contiguous.append(c)
-            end = c["end"]
-        return contiguous
+            if not kept or c["start"] >= kept[-1]["end"]:
+                kept.append(c)
+        return kept
+
+    def has_chunk(self, key: str, spec: dict[str, Any], start: int, end: int) -> bool:
+        """Whether a verified chunk covering exactly ``[start, end)`` is there."""
+        path = self.partial_dir(key) / f"chunk-{start:09d}.safetensors"
+        found = _read_verified(path, spec) if path.exists() else None
+        return found is not None and found[1].get("end") == end
 
     def save_chunk(self, key: str, spec: dict[str, Any], chunk: dict[str, Any]) -> None:
+        """Writes one chunk (with the rank that extracted it)."""
         tensors = {k: chunk[k].contiguous() for k in (*KINDS, "labels", "indices")}
         meta = {"spec": spec, "start": chunk["start"], "end": chunk["end"]}
         meta["skipped_files"] = chunk["skipped_files"]
+        meta["rank"] = int(chunk.get("rank", 0))
         _write(self.partial_dir(key) / f"chunk-{chunk['start']:09d}.safetensors", tensors, meta)
         STATS["chunks_written"] += 1
 

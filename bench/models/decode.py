@@ -17,8 +17,9 @@ progressive with odd sampling) are decoded by PIL on the CPU and follow the same
 from __future__ import annotations
 
 import io
+import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from PIL import Image
@@ -41,29 +42,43 @@ def _decode_one_cpu(data: bytes, name: str) -> torch.Tensor:
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
-        rgb = image.convert("RGB")
+        return pil_to_uint8(image)
     except (OSError, ValueError, SyntaxError) as e:
         raise CorruptImageError(name, str(e)) from e
-    return (
-        torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8)
-        .view(rgb.height, rgb.width, 3)
-        .permute(2, 0, 1)
-    )
+
+
+Payload = bytes | torch.Tensor  # an encoded file, or an already decoded uint8 [3, H, W]
+#: ``(position in the batch, file name, reason)`` of an image that did not decode.
+Failure = tuple[int, str, str]
 
 
 def decode_batch(
-    blobs: Sequence[bytes], names: Sequence[str], device: torch.device
-) -> list[torch.Tensor]:
+    blobs: Sequence[Payload],
+    names: Sequence[str],
+    device: torch.device,
+    errors: list[Failure] | None = None,
+) -> list[torch.Tensor | None]:
     """Decodes encoded images to ``uint8 [3, H, W]`` tensors on ``device``.
 
     JPEGs are decoded in one batched call (nvJPEG on CUDA, libjpeg-turbo on the CPU); the rest,
-    and any JPEG the batched decoder refuses, by PIL.
+    and any JPEG the batched decoder refuses, by PIL. A payload that is already a ``uint8``
+    tensor (an item that is no plain file) is only moved to ``device``.
+
+    Args:
+        blobs: Encoded files or decoded tensors.
+        names: Each item's name, for error messages.
+        device: Where the tensors go (and where JPEGs are decoded).
+        errors: If given, an image that does not decode is appended here and its slot is
+            ``None``; else it raises.
 
     Raises:
-        CorruptImageError: a file that no decoder can read (names the file).
+        CorruptImageError: a file that no decoder can read (names the file), ``errors`` unset.
     """
     out: list[torch.Tensor | None] = [None] * len(blobs)
-    jpeg = [i for i, b in enumerate(blobs) if b[:3] == JPEG_MAGIC]
+    for i, b in enumerate(blobs):
+        if isinstance(b, torch.Tensor):
+            out[i] = b.to(device, non_blocking=True)
+    jpeg = [i for i, b in enumerate(blobs) if out[i] is None and b[:3] == JPEG_MAGIC]
     if jpeg:
         datas = [torch.frombuffer(bytearray(blobs[i]), dtype=torch.uint8) for i in jpeg]
         try:
@@ -74,11 +89,33 @@ def decode_batch(
                 out[i] = t
         except RuntimeError:  # one bad file fails the batch: fall back one by one
             for i in jpeg:
-                out[i] = _decode_single(blobs[i], names[i], device)
+                out[i] = _guarded(_decode_single, blobs[i], names[i], device, i, errors)
+    done = set(jpeg)
     for i, t in enumerate(out):
-        if t is None:
-            out[i] = _decode_one_cpu(blobs[i], names[i]).to(device)
-    return out  # type: ignore[return-value]
+        if t is None and i not in done:
+            out[i] = _guarded(_decode_cpu_to, blobs[i], names[i], device, i, errors)
+    return out
+
+
+def _guarded(
+    fn: Callable[[bytes, str, torch.device], torch.Tensor],
+    data: bytes,
+    name: str,
+    device: torch.device,
+    i: int,
+    errors: list[Failure] | None,
+) -> torch.Tensor | None:
+    try:
+        return fn(data, name, device)
+    except CorruptImageError as e:
+        if errors is None:
+            raise
+        errors.append((i, e.path, e.reason))
+        return None
+
+
+def _decode_cpu_to(data: bytes, name: str, device: torch.device) -> torch.Tensor:
+    return _decode_one_cpu(data, name).to(device)
 
 
 def _decode_single(data: bytes, name: str, device: torch.device) -> torch.Tensor:
@@ -89,6 +126,32 @@ def _decode_single(data: bytes, name: str, device: torch.device) -> torch.Tensor
             return decode_image(t, mode=ImageReadMode.RGB).to(device)
     except RuntimeError:
         return _decode_one_cpu(data, name).to(device)
+
+
+def pil_to_uint8(image: Image.Image) -> torch.Tensor:
+    """An image (converted to RGB) as ``uint8 [3, H, W]``: the tensor path's fallback payload."""
+    rgb = image.convert("RGB")
+    return (
+        torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8)
+        .view(rgb.height, rgb.width, 3)
+        .permute(2, 0, 1)
+        .contiguous()
+    )
+
+
+def openai_resolution(model_preprocess_id: str) -> int | None:
+    """The resolution of OpenAI's preprocessing named by ``model_preprocess_id``, else ``None``.
+
+    The tensor path reproduces OpenAI's preprocessing only; a model preprocessed otherwise
+    (another mean, another resize) must not take it.
+    """
+    from bench.models.transforms import preprocess_id as pil_id
+
+    found = re.search(r"-r(\d+)-", model_preprocess_id)
+    if found is None:
+        return None
+    resolution = int(found.group(1))
+    return resolution if pil_id(resolution) == model_preprocess_id else None
 
 
 def preprocess_batch(images: Sequence[torch.Tensor], resolution: int) -> torch.Tensor:
@@ -106,10 +169,38 @@ def preprocess_batch(images: Sequence[torch.Tensor], resolution: int) -> torch.T
 
 
 def decode_and_preprocess(
-    blobs: Sequence[bytes], names: Sequence[str], resolution: int, device: torch.device
+    blobs: Sequence[Payload], names: Sequence[str], resolution: int, device: torch.device
 ) -> torch.Tensor:
-    """Encoded image files -> the model's input batch on ``device``."""
-    return preprocess_batch(decode_batch(blobs, names, device), resolution)
+    """Encoded image files -> the model's input batch on ``device``.
+
+    Raises:
+        CorruptImageError: a file that does not decode (names it).
+    """
+    return preprocess_batch(decode_batch(blobs, names, device), resolution)  # type: ignore[arg-type]
 
 
-__all__ = ["decode_and_preprocess", "decode_batch", "preprocess_batch", "preprocess_id"]
+def decode_kept(
+    blobs: Sequence[Payload], names: Sequence[str], resolution: int, device: torch.device
+) -> tuple[torch.Tensor | None, list[int], list[Failure]]:
+    """Like :func:`decode_and_preprocess`, but keeps going past images that do not decode.
+
+    Returns:
+        ``(batch of the decoded ones or None, their positions, the failures)``.
+    """
+    errors: list[Failure] = []
+    decoded = decode_batch(blobs, names, device, errors)
+    kept = [i for i, t in enumerate(decoded) if t is not None]
+    if not kept:
+        return None, kept, errors
+    return preprocess_batch([decoded[i] for i in kept], resolution), kept, errors  # type: ignore[misc]
+
+
+__all__ = [
+    "decode_and_preprocess",
+    "decode_batch",
+    "decode_kept",
+    "openai_resolution",
+    "pil_to_uint8",
+    "preprocess_batch",
+    "preprocess_id",
+]

@@ -22,6 +22,7 @@ DEFAULT_RESULTS = "results"
 COLUMNS = (
     "model", "model_slug", "task", "suite", "shots", "seed", "metric", "value", "top1", "top5",
     "metrics", "aggregate", "prompt_mode", "n", "ci", "variant", "path", "partial",
+    "assumptions",
 )  # fmt: skip
 # A zero-shot result's ``prompts["mode"]`` (absent = ensemble) -> the suite name it is reported
 # under, which is also its file's stem (``zero-shot-single.json``). Only the ensemble is
@@ -98,6 +99,7 @@ def collect(results_dir: str | Path) -> Collected:
                 "top1": r.top1, "top5": r.top5, "metrics": dict(r.metrics),
                 "aggregate": r.aggregate, "prompt_mode": mode, "n": r.n, "ci": r.ci,
                 "variant": r.variant, "path": rel, "partial": bool(r.partial),
+                "assumptions": tuple(r.assumptions),
             }
         )  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(COLUMNS))

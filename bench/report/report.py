@@ -14,6 +14,7 @@ from typing import Any
 from bench.errors import BenchError
 from bench.io import atomic_write_json, atomic_write_text
 from bench.report import plots
+from bench.report.bias import BIAS_SUITE, bias_tables
 from bench.report.collect import ZERO_SHOT_SUITES, Collected, collect, select
 from bench.report.overlap import overlap_section
 from bench.report.tables import (
@@ -47,16 +48,17 @@ def _suites(present: Sequence[str]) -> list[str]:
 
 def build_tables(data: Collected, ci: bool = False) -> list[Table]:
     """The suite tables (with each result's interval if ``ci``), the effective-robustness
-    tables, the prompt ablation and the published comparison."""
+    tables, the prompt ablation, the published comparison and the bias probes' tables (which
+    replace the bias suite's table)."""
     df = data.frame
-    tables = [suite_table(df, s, ci) for s in _suites(df["suite"].unique())]
+    tables = [suite_table(df, s, ci) for s in _suites(df["suite"].unique()) if s != BIAS_SUITE]
     for suite in SHIFT_SUITES:
         if not shift_points(df, suite).dropna().empty:
             tables.append(effective_robustness_table(df, suite))
     for extra in (prompt_ablation_table(df), published_table(df)):
         if extra is not None:
             tables.append(extra)
-    return tables
+    return tables + bias_tables(df)
 
 
 def _write_table(table: Table, out: Path) -> dict[str, str]:
@@ -159,7 +161,7 @@ def build_report(
     tables = build_tables(data, ci) + extra_tables
     files = {t.name: _write_table(t, out) for t in tables}
     drawn, notes = _draw_plots(data, out, plots.PlotRequest(n_boot=n_boot, seed=seed))
-    drawn, notes = {**drawn, **extra_plots}, notes + extra_notes
+    drawn, notes = {**drawn, **extra_plots}, notes + extra_notes + assumption_notes(data.frame)
     atomic_write_text(out / "index.md", _index(data, tables, files, drawn, notes))
     summary = {
         "results": str(results_dir),
@@ -177,3 +179,14 @@ def build_report(
     }
     atomic_write_json(out / "summary.json", summary)
     return summary
+
+
+def assumption_notes(frame: Any) -> list[str]:
+    """One note per model that was read under assumptions about its architecture (a plain
+    state dict read with OpenAI's conventions), so a reader of the tables sees them."""
+    notes = []
+    for model, group in frame.groupby("model", sort=True):
+        said = sorted({a for row in group["assumptions"] for a in row})
+        if said:
+            notes.append(f"{model}: architecture assumed, not known: {'; '.join(said)}")
+    return notes

@@ -2,7 +2,8 @@
 
 Every module of this package is imported here, and each suite module registers its suite in
 :data:`SUITES`; a new suite is one new file. ``all`` runs every other suite, in their
-``order``. The Python API (used by ``bench run`` and ``bench demo``) is :func:`run_suite`::
+``order``, except those registered with ``in_all=False`` (``bias``). The Python API (used by
+``bench run`` and ``bench demo``) is :func:`run_suite`::
 
     from bench.suites import run_suite
     summary = run_suite("ViT-B/32", "zero-shot", tasks=["cifar10"], out="results")
@@ -26,7 +27,9 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
 
 
 def _register_all() -> None:
-    leaves = sorted((s for _, s in SUITES.items() if s.runner is not None), key=lambda s: s.order)
+    leaves = sorted(
+        (s for _, s in SUITES.items() if s.runner is not None and s.in_all), key=lambda s: s.order
+    )
     SUITES.register(
         "all",
         Suite(

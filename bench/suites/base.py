@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from bench.suites.context import RunContext
 
 Runner = Callable[["RunContext", list[Any], "Suite"], None]
+#: ``needs(task) -> [(task, split, fold), ...]``: the features a suite reads for a task.
+Needs = Callable[[Any], list[tuple[Any, str, "int | None"]]]
 
 
 def _any_task(task: Any) -> bool:
@@ -41,6 +43,9 @@ class Suite:
         per_task: Call the runner once per task (a task that fails is reported and the
             others still run), else once with all tasks (the runner reports per task).
         order: Position in listings and in ``all`` (lower first).
+        needs: The features the runner reads for a task; a distributed run extracts them
+            on every rank before rank 0 runs the suite (``None``: rank 0 extracts alone).
+        in_all: Whether ``all`` runs it (``bias`` runs only when asked for by name).
     """
 
     name: str
@@ -53,9 +58,16 @@ class Suite:
     members: tuple[str, ...] = ()
     per_task: bool = True
     order: int = 100
+    needs: Needs | None = None
+    in_all: bool = True
 
 
 SUITES: Registry[Suite] = Registry("suite", "bench run --help")
+
+
+def test_split(task: Any) -> list[tuple[Any, str, int | None]]:
+    """A suite that reads only the test split (zero-shot)."""
+    return [(task, "test", None)]
 
 
 def has_train(task: Any) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,8 +99,9 @@ class RunContext:
     caption_prefix: str | None = None
     summary: RunSummary = field(default_factory=RunSummary)
     max_in_memory: int = 6
+    prefetched: bool = False  # a distributed run: the ranks extracted the chunks already
     _memo: OrderedDict = field(default_factory=OrderedDict)
-    _classifiers: dict[tuple[str, str], torch.Tensor] = field(default_factory=dict)
+    _classifiers: dict[str, torch.Tensor] = field(default_factory=dict)
     _feature_seconds: float = 0.0
     _skipped: dict[str, dict[str, int]] = field(default_factory=dict)
     _partial: dict[str, dict[str, tuple[int, int | None]]] = field(default_factory=dict)
@@ -124,7 +125,7 @@ class RunContext:
             self._memo.move_to_end(key)
             return self._memo[key]
         t0 = time.perf_counter()
-        fs = extract(self.model, task, split, self.settings, fold=fold)
+        fs = extract(self.model, task, split, self.settings, fold=fold, prefetched=self.prefetched)
         self._feature_seconds += time.perf_counter() - t0
         part = f"{split}{fold if fold is not None else ''}"
         self._skipped.setdefault(task.name, {})[part] = fs.skipped
@@ -139,12 +140,22 @@ class RunContext:
         """The task's zero-shot classifier ``[D, C]`` (every name of every class, the
         templates of prompt ``mode``, the run's precision and weights), built once per run
         and mode."""
-        key = (task.name, mode)
+        return self._classifier(
+            task, f"{task.name}#{mode}", task.class_prompts, mode_templates(task.templates, mode)
+        )
+
+    def prompt_classifier(self, task: Any, name: str, prompts: Sequence[str]) -> torch.Tensor:
+        """A classifier ``[D, len(prompts)]`` of one prompt per label (the bias probes' label
+        sets), with the run's precision and weights; built once per run per ``(task, name)``."""
+        return self._classifier(task, f"{task.name}/{name}", tuple(prompts), ("{}",))
+
+    def _classifier(
+        self, task: Any, key: str, classnames: Sequence[Any], templates: Sequence[str]
+    ) -> torch.Tensor:
         if key not in self._classifiers:
             weights = build_classifier(
-                self.model, task.class_prompts, mode_templates(task.templates, mode),
-                precision=self.settings.precision,
-            )  # fmt: skip
+                self.model, classnames, templates, precision=self.settings.precision
+            )
             self.check(weights, "zero-shot classifier weight", task, "test")
             self._classifiers[key] = weights
         return self._classifiers[key]
@@ -195,6 +206,7 @@ class RunContext:
         timings["total"] = time.perf_counter() - started
         self._feature_seconds = 0.0
         partial = self._partial.get(task.name, {})
+        fields["extra"] = {**self._data_source(task), **(fields.get("extra") or {})}
         return Result(
             model=self.spec.name,
             model_slug=self.slug,
@@ -216,6 +228,22 @@ class RunContext:
             n_expected={k: v[1] for k, v in partial.items()},
             **fields,
         )
+
+    def _data_source(self, task: Any) -> dict[str, str]:
+        """``{"data_source": "official" | "hf-mirror"}``: which copy of the data was read,
+        with the mirror's agreement with the paper's splits when it was the mirror."""
+        if not hasattr(task, "data_source"):
+            return {}
+        try:
+            source = task.data_source(self.settings.data_root)
+        except (BenchError, OSError):
+            return {}
+        out = {"data_source": source}
+        mirror = getattr(task, "mirror", None)
+        if source == "hf-mirror" and mirror is not None:
+            splits = getattr(mirror, "splits", {}) or {}
+            out["mirror_splits"] = ",".join(f"{k}={v}" for k, v in dict(splits).items())
+        return out
 
     def write(self, result: Result) -> Path:
         path = write_result(result, self.out, force=self.settings.force)

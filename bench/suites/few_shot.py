@@ -87,6 +87,12 @@ def _one_seed(ctx: RunContext, task: Any, suite: str, k: int, seed: int) -> floa
     return result.value
 
 
+def few_shot_needs(task: Any) -> list[tuple[Any, str, int | None]]:
+    """Train and val (fold 0 for STL-10) and test."""
+    fold = _fold(task)
+    return [(task, "train", fold), (task, "val", fold), (task, "test", None)]
+
+
 def _fold(task: Any) -> int | None:
     # STL-10's folds are 1,000-image subsets of train; few-shot draws from fold 0.
     return 0 if task.probe_folds > 1 else None
@@ -102,5 +108,6 @@ SUITES.register(
         requirement="a train split",
         settings=MappingProxyType({"shots": SHOTS, "seeds": SEEDS}),
         order=30,
+        needs=few_shot_needs,
     ),
 )

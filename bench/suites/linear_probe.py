@@ -70,6 +70,12 @@ def run_linear_probe(ctx: RunContext, tasks: list[Any], suite: Suite) -> None:
         )
 
 
+def probe_needs(task: Any) -> list[tuple[Any, str, int | None]]:
+    """Test, and train and val of every fold."""
+    folds = list(range(task.probe_folds)) if task.probe_folds > 1 else [None]
+    return [(task, "test", None)] + [(task, s, f) for f in folds for s in ("train", "val")]
+
+
 def _probe_record(outcomes: list[ProbeOutcome], folds: list[int | None]) -> dict[str, Any]:
     if len(outcomes) == 1:
         o = outcomes[0]
@@ -105,5 +111,6 @@ SUITES.register(
         accepts=has_train,
         requirement="a train split",
         order=20,
+        needs=probe_needs,
     ),
 )

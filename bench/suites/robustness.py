@@ -271,6 +271,15 @@ def _result(ctx: RunContext, task: Task, o: ShiftOutcome, started: float) -> Any
     )
 
 
+def robustness_needs(task: Task) -> list[tuple[Any, str, int | None]]:
+    """ImageNet's train, val (the adapt head) and test (its val images); a shift's test."""
+    from bench.tasks import get_task
+
+    imagenet = get_task(IMAGENET)
+    base = [(imagenet, "test", None), (imagenet, "train", None), (imagenet, "val", None)]
+    return base if task.name == IMAGENET else [*base, (task, "test", None)]
+
+
 def _is_robustness_task(task: Any) -> bool:
     return task.name == IMAGENET or task.name in SHIFTS
 
@@ -286,5 +295,6 @@ SUITES.register(
         requirement="ImageNet or one of its distribution shifts",
         per_task=False,
         order=40,
+        needs=robustness_needs,
     ),
 )

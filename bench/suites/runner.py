@@ -10,7 +10,9 @@ from typing import Any
 
 import torch
 
+from bench.distributed import World, join
 from bench.errors import BenchError
+from bench.features import extract_shard
 from bench.models.seam import EvalModel
 from bench.protocols.zero_shot import ENSEMBLE, check_prompt_mode
 from bench.results import ResultFileError, load_results, model_slug
@@ -134,6 +136,7 @@ def run_suite(
     tag: str | None = None,
     prompts: str = ENSEMBLE,
     caption_prefix: str | None = None,
+    world: World | None = None,
     **settings_kwargs: Any,
 ) -> RunSummary:
     """Runs a suite for one model and writes its results under ``out``.
@@ -153,34 +156,104 @@ def run_suite(
             ``single`` ("a photo of a {}.") or ``classname``; each writes its own file.
         caption_prefix: The retrieval suite's caption prefix (``None``: the paper's "a photo
             of "; ``""``: none); a non-default prefix writes its own file.
+        world: This process's place in a torchrun run (default: joined from torchrun's
+            environment, one process without it). Every rank extracts its share of the
+            features the suites need; rank 0 then runs the suites (features from the cache)
+            and writes the results while the others wait.
 
     Returns:
-        What was written, skipped, not applicable, and the tasks that failed and why.
+        What was written, skipped, not applicable, and the tasks that failed and why (on
+        ranks other than 0: empty).
 
     Raises:
         UnknownNameError: an unknown suite, task or model.
         BenchError: other bad input, or a results folder of another model
             (:class:`ResultsFolderError`).
+        RankFailedError: another rank of a distributed run died or timed out.
     """
     if settings is None:
         settings = Settings.build(**settings_kwargs)
     elif settings_kwargs:
         raise TypeError(f"pass settings or {', '.join(settings_kwargs)}, not both")
+    joined = world is None
+    world = join(settings.device.type) if world is None else world
+    try:
+        return _run(model, suite, tasks, Path(out), world.settings(settings), world, model_name,
+                    weights, tag, prompts, caption_prefix)  # fmt: skip
+    finally:
+        if joined:
+            world.close()
+
+
+def _run(
+    model: Any,
+    suite: str,
+    tasks: Sequence[str] | None,
+    out: Path,
+    settings: Settings,
+    world: World,
+    model_name: str | None,
+    weights: Any,
+    tag: str | None,
+    prompts: str = ENSEMBLE,
+    caption_prefix: str | None = None,
+) -> RunSummary:
     chosen = SUITES.get(suite)
     check_prompt_mode(prompts)
     explicit = resolve_tasks(tasks, tag)
     spec = model_spec(model, settings, weights=weights, model_name=model_name)
-    check_results_folder(Path(out), spec)
+    check_results_folder(out, spec)
     ctx = RunContext(
-        spec=spec, settings=settings, out=Path(out), prompts=prompts, caption_prefix=caption_prefix
+        spec=spec,
+        settings=settings,
+        out=out,
+        prompts=prompts,
+        caption_prefix=caption_prefix,
+        prefetched=world.distributed,
     )
+    plan = []
     for leaf in leaf_suites(chosen):
         assert leaf.runner is not None, f"suite {leaf.name} has no runner"
         run_tasks = tasks_for(leaf, explicit, ctx.summary, strict=not chosen.members)
         groups = [[t] for t in run_tasks] if leaf.per_task else [run_tasks] if run_tasks else []
-        for group in groups:
-            _run_group(ctx, leaf, group)
+        plan += [(leaf, group) for group in groups]
+    if world.distributed:
+        prefetch(ctx, plan, world)
+        world.barrier("extracting features")
+        if not world.is_main:
+            world.barrier("rank 0 fitted the probes and wrote the results")
+            return RunSummary()
+    for leaf, group in plan:
+        _run_group(ctx, leaf, group)
+    world.barrier("rank 0 fitted the probes and wrote the results")
     return ctx.summary
+
+
+def prefetch(ctx: RunContext, plan: list[tuple[Suite, list[Any]]], world: World) -> int:
+    """This rank's share of every split the planned suites read, extracted to the cache.
+
+    A split that cannot be extracted (missing data, a corrupt image, ...) is left out here:
+    rank 0 meets the same error when its suite runs, and reports it for that task.
+
+    Returns:
+        The images this rank extracted.
+    """
+    seen, done = set(), 0
+    for leaf, group in plan:
+        for task in group if leaf.needs is not None else []:
+            try:
+                needs = leaf.needs(task)
+            except BenchError:
+                continue
+            for t, split, fold in needs:
+                if (t.name, split, fold) in seen:
+                    continue
+                seen.add((t.name, split, fold))
+                try:
+                    done += extract_shard(ctx.model, t, split, ctx.settings, world, fold=fold)
+                except BenchError:
+                    continue
+    return done
 
 
 def _run_group(ctx: RunContext, leaf: Suite, group: list[Any]) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from bench.metrics import score
 from bench.protocols.zero_shot import ENSEMBLE, logits, mode_templates
 from bench.results import Result
-from bench.suites.base import SUITES, Suite
+from bench.suites.base import SUITES, Suite, test_split
 from bench.suites.context import RunContext, ci_fields
 
 SUITE = "zero-shot"
@@ -77,5 +77,6 @@ SUITES.register(
         "with the ImageNet classifier by --suite robustness; retrieval tasks by --suite "
         "retrieval)",
         order=10,
+        needs=test_split,
     ),
 )

@@ -28,7 +28,7 @@ from bench.tasks.task import (
     ValSpec,
 )
 
-TAGS = ("paper27", "shifts", "embedded", "retrieval", "user")
+TAGS = ("paper27", "shifts", "embedded", "retrieval", "bias", "user")
 #: Task kinds: ``classification`` (the default when ``kind`` is absent) has classes and
 #: templates; ``retrieval`` (image-text retrieval, paper Table 13) has captions per image
 #: from its loader and neither classes nor templates.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
+from bench.distributed import join
 from bench.errors import BenchError
 from bench.models.model import ModelConfig
 from bench.train import checkpoint as ckpt_io
@@ -77,24 +77,18 @@ class TrainResult:
 def setup(device: str = "auto") -> Context:
     """Joins the process group when launched by torchrun (``WORLD_SIZE`` > 1).
 
-    NCCL on GPUs, gloo on CPU; each rank takes ``cuda:LOCAL_RANK``.
+    NCCL on GPUs, gloo on CPU; each rank takes ``cuda:LOCAL_RANK``
+    (:func:`bench.distributed.join`, the one rule that evaluation uses too).
     """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
     use_cuda = torch.cuda.is_available() and device != "cpu"
     if device not in ("auto", "cpu") and not device.startswith("cuda"):
         raise ConfigError(f"device {device!r} is not one of auto, cpu, cuda, cuda:N")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} asked for, but no CUDA device is visible; use cpu")
-    if world > 1:
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        dev = torch.device(f"cuda:{local}") if use_cuda else torch.device("cpu")
-        if use_cuda:
-            torch.cuda.set_device(dev)
-        owns = not dist.is_initialized()
-        if owns:
-            dist.init_process_group("nccl" if use_cuda else "gloo")
-        return Context(rank, world, dev, owns)
+    world = join("cuda" if use_cuda else "cpu")
+    if world.distributed:
+        dev = world.device(torch.device("cuda" if use_cuda else "cpu"))
+        return Context(world.rank, world.size, dev, world.owns_group)
     if device == "auto":
         device = "cuda" if use_cuda else "cpu"
     return Context(0, 1, torch.device(device))

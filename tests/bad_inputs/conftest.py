@@ -11,6 +11,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,9 +43,11 @@ def run_cli(
 ) -> CliRun:
     """Runs ``python -m bench ARGS`` in a subprocess (the test's BENCH_CACHE/BENCH_DATA)."""
     full_env = {**os.environ, "TQDM_DISABLE": "1", **(env or {})}
+    # Outside the checkout: `python -m bench` would import ./bench (which lacks the wheel's
+    # bench.taskfiles) instead of the installed package the tests are about.
     proc = subprocess.run(
         [sys.executable, "-m", "bench", *args],
-        cwd=cwd,
+        cwd=cwd if cwd is not None else tempfile.gettempdir(),
         env=full_env,
         capture_output=True,
         text=True,

@@ -19,7 +19,8 @@ from train_fixtures import write_csv
 
 from bench.cli import main
 from bench.tasks import get_task
-from tests.bad_inputs.conftest import run_cli, snapshot
+
+from .conftest import run_cli, snapshot
 
 
 class _Payload:
