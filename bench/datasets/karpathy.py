@@ -27,19 +27,12 @@ VARIANTS = {
     "flickr30k": ("dataset_flickr30k.json", "flickr30k-images"),
     "coco": ("dataset_coco.json", None),
 }
-MANUAL = {
-    "flickr30k": (
-        "request the Flickr30k images at https://shannon.cs.illinois.edu/DenotationGraph/ and "
-        "unpack flickr30k-images/ into <data root>/flickr30k/; put Karpathy's "
-        "dataset_flickr30k.json (from https://cs.stanford.edu/people/karpathy/deepimagesent/"
-        "caption_datasets.zip) beside it"
-    ),
-    "coco": (
-        "download val2014.zip (and train2014.zip) from https://cocodataset.org/#download and "
-        "unpack them into <data root>/mscoco/; put Karpathy's dataset_coco.json (from "
-        "https://cs.stanford.edu/people/karpathy/deepimagesent/caption_datasets.zip) beside them"
-    ),
-}
+#: Generic steps; each task file gives its dataset's own (``source.manual``), shown first.
+MANUAL = (
+    "put the images and Karpathy's split file (dataset_flickr30k.json or dataset_coco.json, from "
+    "https://cs.stanford.edu/people/karpathy/deepimagesent/caption_datasets.zip) under "
+    "<data root>/<task>/ as the task file's notes describe"
+)
 
 
 def _variant(variant: str) -> tuple[str, str | None]:
@@ -84,7 +77,7 @@ def load(
     check_fold(task, fold)
     filename, folder = _variant(variant)
     root = Path(root)
-    require(task, root / filename, manual=MANUAL[variant])
+    require(task, root / filename, manual=MANUAL)
     entries = read_split(root / filename, split)
     files = [root / (folder or im.get("filepath", "")) / im["filename"] for im in entries]
     ds = file_dataset(files, list(range(len(entries))))
