@@ -499,7 +499,7 @@ def retrieval_ranks(sim: Any, text_image: Any, chunk: int = 1024) -> tuple[np.nd
         against the query). A query is a hit at k when its rank is below k.
 
     Raises:
-        BenchError: shapes that do not match, an image without a text, or NaN similarities.
+        BenchError: shapes that do not match, or an image without a text.
     """
     s, owner = _np(sim).astype(np.float32), _np(text_image).astype(np.int64)
     if s.ndim != 2 or owner.shape != (s.shape[1],):
@@ -509,10 +509,10 @@ def retrieval_ranks(sim: Any, text_image: Any, chunk: int = 1024) -> tuple[np.nd
         )
     if owner.min(initial=0) < 0 or np.bincount(owner, minlength=len(s)).min(initial=1) < 1:
         raise BenchError("retrieval: every image needs at least one text and indices in range")
-    if np.isnan(s).any():
-        raise BenchError("retrieval: the similarities hold NaN values")
     own = np.zeros(s.shape, dtype=bool)
     own[owner, np.arange(len(owner))] = True
+    nan = np.isnan(s)  # a NaN is never right: lowest where correct, highest where wrong
+    s = np.where(nan, np.where(own, -np.inf, np.inf), s).astype(np.float32) if nan.any() else s
     text_ranks = np.empty(len(s), dtype=np.int64)
     for i in range(0, len(s), chunk):
         rows, mine = s[i : i + chunk], own[i : i + chunk]

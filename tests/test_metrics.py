@@ -256,6 +256,9 @@ def _fixture(kind: str, n: int = 6, c: int = 3):
         return scores, np.eye(c)[y], {}
     if kind == "frames":
         return scores, y, {"anchors": list(range(n)), "pmk_sets": {}}
+    if kind == "retrieval":  # n images, 2 captions each: similarities [n, 2n], caption owners
+        owner = np.repeat(np.arange(n), 2)
+        return np.where(np.arange(n)[:, None] == owner[None, :], 5.0, -5.0), owner, {}
     raise AssertionError(f"no fixture for label kind {kind!r}: add one")
 
 

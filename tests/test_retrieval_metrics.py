@@ -48,11 +48,17 @@ def test_recall_matches_brute_force(chunk, monkeypatch):
     )
 
 
-def test_recall_refuses_mismatched_shapes_and_nan():
+def test_recall_refuses_mismatched_shapes_and_a_nan_is_never_a_hit():
     with pytest.raises(BenchError, match="n_texts"):
         compute_details("retrieval_recall", np.zeros((2, 4)), np.array([0, 1, 1]))
-    with pytest.raises(BenchError, match="NaN"):
-        compute_details("retrieval_recall", np.full((2, 2), np.nan), np.array([0, 1]))
+    sim = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])  # image 0: text 0; image 1: texts 1, 2
+    owner = np.array([0, 1, 1])
+    assert compute_details("retrieval_recall", sim, owner)["text_retrieval_R@1"] == 100
+    sim[0, 0] = np.nan  # image 0's own caption: now never its hit; nor is text 0's image
+    got = compute_details("retrieval_recall", sim, owner)
+    assert got["text_retrieval_R@1"] == 50 and got["image_retrieval_R@1"] == pytest.approx(200 / 3)
+    sim[1, 0] = np.nan  # a wrong pair that is NaN ranks first: image 1 misses at k=1
+    assert compute_details("retrieval_recall", sim, owner)["text_retrieval_R@1"] == 0
 
 
 def test_bootstrap_statistic_on_all_images_is_the_value():

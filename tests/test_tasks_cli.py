@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 
 from bench.cli import main
+from bench.tasks import list_tasks
 
 
 def test_tasks_json_lists_every_task_with_sizes_and_presence(capsys):
     assert main(["tasks", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert len(rows) == 37  # 27 paper + 7 shifts + 2 embedded (digits) + fairface
+    assert sorted(rows) == [t.name for t in list_tasks()]  # every task, retrieval ones too
+    assert (
+        rows["flickr30k"]["num_classes"] == 0 and rows["flickr30k"]["metric"] == "retrieval_recall"
+    )
     assert rows["digits"]["present"] is True
     assert rows["digits"]["sizes"] == {"train": 1080, "val": 120, "test": 597}
     assert rows["cifar100"]["num_classes"] == 100 and rows["voc2007"]["metric"] == "map_11point"
