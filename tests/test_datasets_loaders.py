@@ -11,6 +11,7 @@ from _datasets_fixtures import BUILDERS, FakeTask, build_caltech101, build_food1
 
 from bench.datasets import get_loader, loader_names
 from bench.errors import BenchError, CorruptImageError, DataMissingError
+from bench.tasks import Source
 
 # Loaders owned elsewhere (digits is embedded and tested with the tasks).
 NOT_FIXTURED = {"digits"}
@@ -60,25 +61,29 @@ def test_loader_reads_its_fixture(name: str, tmp_path: Path):
             expect.check(tmp_path, ds)
 
 
+STEPS = "sign in at the dataset's homepage, download its archive and unpack it in <data root>"
+
+
 @pytest.mark.parametrize("name", LOADERS)
-def test_missing_data_names_path_and_remedy(name: str, tmp_path: Path):
+@pytest.mark.parametrize("manual", [None, STEPS], ids=["no-manual", "manual"])
+def test_missing_data_names_path_and_remedy(name: str, manual: str | None, tmp_path: Path):
+    """The remedy is the task file's manual steps, else the loader's download (or, for a
+    generic loader, the files it reads)."""
     loader = get_loader(name)
-    expect_task = FakeTask(TASK_OF.get(name, name), num_classes=1)
+    source = Source(loader=name, manual=manual)
+    expect_task = FakeTask(TASK_OF.get(name, name), num_classes=1, source=source)
     assert not loader.is_present(expect_task, tmp_path)
     split = loader.SPLITS[0]
     with pytest.raises(DataMissingError) as info:
         loader.load(expect_task, split, tmp_path)
     message = str(info.value)
     assert str(tmp_path) in message
-    fetchable, manual = hasattr(loader, "download"), hasattr(loader, "MANUAL")
-    says_download = f"bench download {name}" in message
-    says_manual = "get it by hand:" in message and len(message) > 120
-    if fetchable and manual:  # part fetched, part by hand (ucf101)
-        assert says_download or says_manual
-    elif fetchable:
-        assert says_download
+    if manual:
+        assert message.endswith(f"get it by hand: {STEPS}")
+    elif hasattr(loader, "LAYOUT"):
+        assert message.endswith(f"put it there: {loader.LAYOUT}")
     else:
-        assert says_manual
+        assert f"run `bench download {TASK_OF.get(name, name)}`" in message
 
 
 @pytest.mark.parametrize("name", LOADERS)
@@ -200,7 +205,6 @@ def test_loaders_define_the_contract():
     for name in LOADERS:
         module = importlib.import_module(f"bench.datasets.{name}")
         assert callable(module.load) and callable(module.is_present), name
-        assert hasattr(module, "download") or hasattr(module, "MANUAL"), name
         assert module.__doc__ and "On disk" in module.__doc__, name
 
 

@@ -6,9 +6,10 @@ import inspect
 
 import pytest
 
-from bench.datasets import get_loader
+from bench.datasets import get_loader, loader_names
 from bench.datasets._common import index_by_name
 from bench.datasets._imagenet import read_data, task_positions, wnid_index
+from bench.errors import DataMissingError
 from bench.tasks import list_tasks
 
 TASKS = [t for t in list_tasks() if t.source.loader != "digits"]
@@ -23,7 +24,32 @@ def test_source_block_matches_loader(task):
     if task.val is not None:
         assert task.val.official == loader.OFFICIAL_VAL, task.name
     assert "test" in loader.SPLITS
-    assert hasattr(loader, "download") or task.source.manual or hasattr(loader, "MANUAL")
+
+
+def test_no_loader_holds_manual_steps():
+    """A dataset's manual steps live in its task file only (``source.manual``), never twice."""
+    holders = [n for n in loader_names() if hasattr(get_loader(n), "MANUAL")]
+    assert holders == []
+
+
+MANUAL_TASKS = [t for t in list_tasks() if not hasattr(get_loader(t.source.loader), "download")]
+
+
+def test_tasks_that_cannot_be_downloaded_exist():
+    assert len(MANUAL_TASKS) >= 8  # imagenet, objectnet, fer2013, ... (not an empty sweep)
+
+
+@pytest.mark.parametrize("task", MANUAL_TASKS, ids=lambda t: t.name)
+def test_task_that_cannot_be_downloaded_has_manual_steps(task, tmp_path):
+    """Its loader has no ``download``: the task file says how to get the data by hand, and the
+    missing-data error of ``task.dataset`` gives exactly those steps."""
+    manual = task.source.manual
+    assert manual and len(manual.strip()) > 80, task.name
+    with pytest.raises(DataMissingError) as info:
+        task.dataset("test", tmp_path)
+    message = str(info.value)
+    assert str(tmp_path) in message
+    assert message.endswith(f"get it by hand: {manual.strip()}")
 
 
 def _task(name):

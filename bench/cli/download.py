@@ -51,8 +51,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def manual_steps(task: Any, loader: Any) -> str | None:
-    """The task file's manual steps, else the loader's, else None."""
-    return getattr(task.source, "manual", None) or getattr(loader, "MANUAL", None)
+    """The task file's manual steps, else a generic loader's file layout, else None."""
+    return getattr(task.source, "manual", None) or getattr(loader, "LAYOUT", None)
 
 
 def fetch_hf(task: Any, data_root: str | None) -> dict[str, Any]:

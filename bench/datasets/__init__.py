@@ -2,8 +2,11 @@
 
 A loader module ``bench.datasets.<loader>`` defines
 ``load(task, split, root, fold=None, **options) -> torch.utils.data.Dataset`` yielding
-``(PIL.Image (RGB), label)``, and may define ``download(task, root, **options)`` and
-``MANUAL`` (steps for sources that cannot be fetched automatically).
+``(PIL.Image (RGB), label)``, ``is_present(task, root, **options)``, and may define
+``download(task, root, **options)``. A dataset that cannot be fetched automatically says how
+to get it by hand in its task file's ``source.manual`` (the one place for it; loaders read it
+through :func:`bench.datasets._common.missing`); a generic loader (``imagefolder``, ``csv``,
+``wds``) describes the files it reads in ``LAYOUT``.
 """
 
 from __future__ import annotations

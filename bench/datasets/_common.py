@@ -175,6 +175,7 @@ def task_name(task: Any) -> str:
 
 
 def manual_text(task: Any) -> str | None:
+    """The task file's ``source.manual``: the one place a dataset's manual steps live."""
     source = getattr(task, "source", None)
     manual = getattr(source, "manual", None) if source is not None else None
     if manual is None and isinstance(source, Mapping):
@@ -182,23 +183,31 @@ def manual_text(task: Any) -> str | None:
     return manual
 
 
-def missing(task: Any, path: str | os.PathLike[str], manual: str | None = None) -> DataMissingError:
-    """The error for data that is not on disk: where we looked and how to get it."""
+def missing(task: Any, path: str | os.PathLike[str], layout: str | None = None) -> DataMissingError:
+    """The error for data that is not on disk: where we looked and how to get it.
+
+    Args:
+        task: The task (its ``source.manual`` says how to get the data by hand).
+        path: Where the data was looked for.
+        layout: A generic loader's description of the files it reads (``imagefolder``,
+            ``csv``, ``wds``), said where the task file gives no manual steps.
+    """
     name = task_name(task)
-    manual = manual_text(task) or manual  # the task file's steps, else the loader's
-    how = (
-        f"get it by hand: {manual.strip()}"
-        if manual
-        else f"run `bench download {name}` (or pass --data-root to where it lives)"
-    )
+    manual = manual_text(task)
+    if manual:
+        how = f"get it by hand: {manual.strip()}"
+    elif layout:
+        how = f"put it there: {layout}"
+    else:
+        how = f"run `bench download {name}` (or pass --data-root to where it lives)"
     return DataMissingError(f"{name}: data not found at {path}; {how}")
 
 
-def require(task: Any, *paths: str | os.PathLike[str], manual: str | None = None) -> None:
+def require(task: Any, *paths: str | os.PathLike[str], layout: str | None = None) -> None:
     """Raises :func:`missing` for the first of ``paths`` that does not exist."""
     for path in paths:
         if not Path(path).exists():
-            raise missing(task, path, manual)
+            raise missing(task, path, layout)
 
 
 def check_split(task: Any, split: str, allowed: Iterable[str]) -> None:

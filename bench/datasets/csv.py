@@ -27,7 +27,7 @@ from bench.errors import BenchError
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True  # val.csv is read where the task file says val is official
 LABEL_BY = ("name", "index")
-MANUAL = (
+LAYOUT = (  # the files this generic loader reads; a dataset's own steps: source.manual
     "write one CSV file per split (<data root>/<task>/train.csv, test.csv, and val.csv where "
     "the task's val is official) with a header row, an image path column and a label column "
     "(the class name as in the task file, or its index with label_by: index)"
@@ -85,7 +85,7 @@ def load(
         )
     path = _csv_path(task, split, Path(root), files)
     if not path.is_file():
-        raise missing(task, path, MANUAL)
+        raise missing(task, path, LAYOUT)
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         columns = reader.fieldnames or []

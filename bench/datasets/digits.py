@@ -26,7 +26,6 @@ from bench.datasets._splits import stratified_split
 from bench.errors import BenchError
 
 NUM_IMAGES = 1797
-MANUAL = None  # embedded: nothing to download
 SHIFTS = ("rotate", "noise", "invert")
 
 

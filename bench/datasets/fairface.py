@@ -42,11 +42,6 @@ AGES = ("0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "mor
 COLUMNS = ("file", "age", "gender", "race")
 #: The per-item attributes a loaded dataset carries (``side_fields``).
 ATTRIBUTES = ("race", "gender", "age")
-MANUAL = (
-    "download fairface-img-margin025-trainval.zip and fairface_label_val.csv from "
-    "https://github.com/joojs/fairface (Google Drive links in its README), unzip the images so "
-    "that <data root>/fairface/val/1.jpg exists, and put fairface_label_val.csv beside val/"
-)
 
 
 def _index(value: str, allowed: tuple[str, ...], column: str, where: str, line: int) -> int:
@@ -93,7 +88,7 @@ def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> La
     check_split(task, split, SPLITS)
     check_fold(task, fold)
     root = Path(root)
-    require(task, root / LABELS_CSV, root / "val", manual=MANUAL)
+    require(task, root / LABELS_CSV, root / "val")
     rows = read_labels(root / LABELS_CSV)
     ds = file_dataset([root / r["file"] for r in rows], [r["race"] for r in rows])
     for name in ATTRIBUTES:

@@ -30,12 +30,6 @@ SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True
 USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
 FILES = ("fer2013.csv", "icml_face_data.csv")
-MANUAL = (
-    "FER2013 is distributed by Kaggle only: sign in at https://www.kaggle.com, accept the rules "
-    "of https://www.kaggle.com/c/challenges-in-representation-learning-facial-expression-"
-    "recognition-challenge, download `fer2013.tar.gz` (or `icml_face_data.csv`) from its Data "
-    "tab, and put `fer2013.csv` (or `icml_face_data.csv`) in <data root>/fer2013/"
-)
 
 
 def _csv(root: Path) -> Path | None:
@@ -52,7 +46,7 @@ def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> La
     check_fold(task, fold)
     path = _csv(Path(root))
     if path is None:
-        raise missing(task, Path(root) / FILES[0], MANUAL)
+        raise missing(task, Path(root) / FILES[0])
     pixels, labels = [], []
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f, skipinitialspace=True)

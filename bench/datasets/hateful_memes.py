@@ -19,12 +19,6 @@ from bench.errors import DataMissingError
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
 LISTS = {"train": ("train.jsonl",), "test": ("dev_seen.jsonl", "dev.jsonl")}
-MANUAL = (
-    "Hateful Memes needs an account: accept the licence at "
-    "https://hatefulmemeschallenge.com (or the DrivenData competition page), download the "
-    "dataset zip (the password is shown there), and unzip it into <data root>/hateful_memes/ so "
-    "that img/ and train.jsonl, dev_seen.jsonl are there (a data/ sub-folder is fine too)"
-)
 
 
 def _base(root: Path) -> Path | None:
@@ -55,11 +49,11 @@ def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> La
     check_fold(task, fold)
     base = _base(Path(root))
     if base is None:
-        raise missing(task, Path(root) / "train.jsonl", MANUAL)
+        raise missing(task, Path(root) / "train.jsonl")
     for name in LISTS[split]:
         if (base / name).exists():
             return file_dataset(*_read(base / name))
-    raise missing(task, base / LISTS[split][0], MANUAL)
+    raise missing(task, base / LISTS[split][0])
 
 
 def is_present(task: Any, root: str | Path, **_: Any) -> bool:

@@ -33,7 +33,7 @@ from bench.errors import BenchError
 
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True  # a val/ folder is read where the task file says val is official
-MANUAL = (
+LAYOUT = (  # the files this generic loader reads; a dataset's own steps: source.manual
     "put the images in one folder per class per split: <data root>/<task>/<split>/<class "
     "folder>/<image>, with <split> train, test (and val where the task's val is official), "
     "each class folder named as the class in the task file or mapped by source.options.folders"
@@ -97,7 +97,7 @@ def load(
     check_fold(task, fold)
     base = Path(root) / split
     if not base.is_dir():
-        raise missing(task, base, MANUAL)
+        raise missing(task, base, LAYOUT)
     index = folder_map(task, folders)
     strays = [f for f in class_folders(base) if f not in index]
     if strays:
@@ -114,7 +114,7 @@ def load(
             files.extend(found)
             labels.extend([label] * len(found))
     if not files:
-        raise missing(task, base, MANUAL)
+        raise missing(task, base, LAYOUT)
     return file_dataset(files, labels)
 
 

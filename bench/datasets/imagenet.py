@@ -16,15 +16,6 @@ from bench.datasets._imagenet import imagenet_wnids, wnid_folder_dataset
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
 FOLDER = {"train": "train", "test": "val"}
-MANUAL = (
-    "ImageNet needs an account: sign in at https://image-net.org/download-images, download "
-    "ILSVRC2012_img_train.tar (md5 1d675b47d978889d74fa0da5fadfb00e), ILSVRC2012_img_val.tar "
-    "(md5 29b22e2961454d5413ddabcf34fc5622) and ILSVRC2012_devkit_t12.tar.gz (md5 "
-    "fa75699e90414af021442c21a62c3abf) into <data root>/imagenet/, then run "
-    "`python -c \"import torchvision.datasets as d; r='<data root>/imagenet'; "
-    "d.ImageNet(r, split='train'); d.ImageNet(r, split='val')\"`, which checks the md5s and "
-    "unpacks them into <data root>/imagenet/train/<wnid>/ and val/<wnid>/"
-)
 
 
 def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> LazyDataset:
@@ -35,7 +26,7 @@ def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> La
     if not base.is_dir():
         from bench.datasets._common import missing
 
-        raise missing(task, base, MANUAL)
+        raise missing(task, base)
     return wnid_folder_dataset(task, base, imagenet_wnids())
 
 

@@ -28,12 +28,6 @@ SPLITS = ("test",)
 OFFICIAL_VAL = False
 NUM_CLASSES = 30
 FOLDER = "imagenet-vid-robust"
-MANUAL = (
-    "download imagenet_vid_ytbb_robust.tar.gz from the link on "
-    "https://do-imagenet-classifiers-generalize-across-time.github.io/ (about 10 GB) and unpack "
-    "it so that <data root>/imagenet_vid/imagenet-vid-robust/val/ILSVRC2015_val_00000000/ exists "
-    "(move the imagenet-vid-robust folder there if the archive nests it)"
-)
 
 
 @cache
@@ -57,7 +51,7 @@ def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> La
     check_fold(task, fold)
     base = Path(root) / FOLDER
     if not (base / "val").is_dir():
-        raise missing(task, base / "val", MANUAL)
+        raise missing(task, base / "val")
     labels, pmsets = metadata()
     keys = sorted(labels)
     index = {k: i for i, k in enumerate(keys)}

@@ -27,12 +27,6 @@ VARIANTS = {
     "flickr30k": ("dataset_flickr30k.json", "flickr30k-images"),
     "coco": ("dataset_coco.json", None),
 }
-#: Generic steps; each task file gives its dataset's own (``source.manual``), shown first.
-MANUAL = (
-    "put the images and Karpathy's split file (dataset_flickr30k.json or dataset_coco.json, from "
-    "https://cs.stanford.edu/people/karpathy/deepimagesent/caption_datasets.zip) under "
-    "<data root>/<task>/ as the task file's notes describe"
-)
 
 
 def _variant(variant: str) -> tuple[str, str | None]:
@@ -77,7 +71,7 @@ def load(
     check_fold(task, fold)
     filename, folder = _variant(variant)
     root = Path(root)
-    require(task, root / filename, manual=MANUAL)
+    require(task, root / filename)
     entries = read_split(root / filename, split)
     files = [root / (folder or im.get("filepath", "")) / im["filename"] for im in entries]
     ds = file_dataset(files, list(range(len(entries))))

@@ -32,14 +32,6 @@ SPLITS = ("train", "test")
 OFFICIAL_VAL = False
 FOLDER = {"train": "train", "test": "val"}
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".avi")
-MANUAL = (
-    "Kinetics-700 is ~700k YouTube clips (~700 GB): fetch them with torchvision, e.g. "
-    "`python -c \"import torchvision.datasets as d; [d.Kinetics('<data root>/kinetics700', "
-    "num_classes='700', split=s, download=True, num_download_workers=8) for s in ('val', "
-    "'train')]\"`, which downloads the CVDF tar shards listed at "
-    "https://s3.amazonaws.com/kinetics/700_2020/ and sorts them into "
-    "<data root>/kinetics700/{train,val}/<class>/"
-)
 
 
 def folder_name(classname: str) -> str:
@@ -54,7 +46,7 @@ def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> La
     root = Path(root)
     base = root / FOLDER[split]
     if not base.is_dir():
-        raise missing(task, base, MANUAL)
+        raise missing(task, base)
     by_folder = {folder_name(c): c for c in getattr(task, "classnames", ())}
     folders = class_folders(base)
     unknown = [f for f in folders if f not in by_folder]

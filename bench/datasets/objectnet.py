@@ -27,11 +27,6 @@ from bench.errors import DataMissingError
 SPLITS = ("test",)
 OFFICIAL_VAL = False
 BORDER = 2
-MANUAL = (
-    "ObjectNet is licensed for testing only: fill in the form at https://objectnet.dev/"
-    "download.html, download objectnet-1.0.zip, and unzip it (the password is on that page) "
-    "into <data root>/objectnet/ so that <data root>/objectnet/objectnet-1.0/images/ exists"
-)
 
 
 @cache
@@ -58,13 +53,13 @@ def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> La
     check_fold(task, fold)
     base = Path(root) / "objectnet-1.0" / "images"
     if not base.is_dir():
-        raise missing(task, base, MANUAL)
+        raise missing(task, base)
     table = classes()
     labels = task_positions(task, [ids for _, _, ids in table])
     try:
         return wnid_folder_dataset(task, base, [f for _, f, _ in table], labels, crop_border)
     except DataMissingError:
-        raise missing(task, base / table[0][1], MANUAL) from None
+        raise missing(task, base / table[0][1]) from None
 
 
 def is_present(task: Any, root: str | Path, **_: Any) -> bool:

@@ -21,14 +21,6 @@ FILES = {
     "train": ("devkit/cars_train_annos.mat", "cars_train"),
     "test": ("cars_test_annos_withlabels.mat", "cars_test"),
 }
-MANUAL = (
-    "the original Stanford Cars URLs (ai.stanford.edu/~jkrause/cars) are offline; get "
-    "car_devkit.tgz, cars_train.tgz, cars_test.tgz and cars_test_annos_withlabels.mat from a "
-    "mirror of the original release (e.g. the Kaggle dataset 'jessicali9530/stanford-cars-"
-    "dataset' plus 'cars_test_annos_withlabels.mat'), then in <data root>/stanford_cars/ run "
-    "`tar xzf car_devkit.tgz; tar xzf cars_train.tgz; tar xzf cars_test.tgz` so that devkit/, "
-    "cars_train/, cars_test/ and cars_test_annos_withlabels.mat are there"
-)
 
 
 def _annotations(path: Path) -> list[tuple[str, int]]:
@@ -49,7 +41,7 @@ def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> La
     annos, images = (root / p for p in FILES[split])
     for path in (annos, images):
         if not path.exists():
-            raise missing(task, path, MANUAL)
+            raise missing(task, path)
     rows = _annotations(annos)
     return file_dataset([images / f for f, _ in rows], [c for _, c in rows])
 

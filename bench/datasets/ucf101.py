@@ -19,6 +19,7 @@ from bench.datasets._common import (
     LazyDataset,
     check_fold,
     check_split,
+    manual_text,
     missing,
     read_lines,
     require,
@@ -37,12 +38,6 @@ RESOURCES = [
         None,
     )
 ]
-MANUAL = (
-    "download https://www.crcv.ucf.edu/data/UCF101/UCF101.rar (6.5 GB) and unpack it with "
-    "`unrar x UCF101.rar <data root>/ucf101/` (or `7z x`), so that <data root>/ucf101/UCF-101/"
-    "ApplyEyeMakeup/ exists; `bench download ucf101` fetches the split lists (RAR cannot be "
-    "unpacked by Python's standard library)"
-)
 
 
 def load(
@@ -56,7 +51,7 @@ def load(
     listing = lists / LISTS[split].format(split_id)
     require(task, lists / "classInd.txt", listing)
     if not (root / "UCF-101").is_dir():
-        raise missing(task, root / "UCF-101", MANUAL)
+        raise missing(task, root / "UCF-101")
     index = {}
     for line in read_lines(lists / "classInd.txt"):
         number, name = line.split()
@@ -79,4 +74,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 def download(task: Any, root: str | Path, **_: Any) -> None:
     download_resources(root, RESOURCES)
     if not (Path(root) / "UCF-101").is_dir():
-        print(f"ucf101: the videos must be fetched by hand: {MANUAL}")
+        print(f"ucf101: the videos must be fetched by hand: {manual_text(task)}")

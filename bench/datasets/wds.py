@@ -39,7 +39,7 @@ OFFICIAL_VAL = True  # a val/ folder of shards is read where the task's val is o
 CLASSNAMES_FILE = "classnames.txt"
 TEMPLATES_FILE = "zeroshot_classification_templates.txt"
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
-MANUAL = (
+LAYOUT = (  # the files this generic loader reads; a dataset's own steps: source.manual
     "run `bench download <task> --source hf` to fetch its CLIP_benchmark mirror, or put "
     "webdataset shards in <data root>/<task>/<split>/*.tar (<key>.cls + <key>.jpg) beside a "
     "classnames.txt with one class name per line"
@@ -68,7 +68,7 @@ def check_names(task: Any, root: Path) -> None:
     """
     path = root / CLASSNAMES_FILE
     if not path.is_file():
-        raise missing(task, path, MANUAL)
+        raise missing(task, path, LAYOUT)
     pairs = [("class names", CLASSNAMES_FILE, read_lines(path), list(task.classnames))]
     if (root / TEMPLATES_FILE).is_file():
         theirs = [t.replace("{c}", "{}") for t in read_lines(root / TEMPLATES_FILE)]
@@ -153,7 +153,7 @@ def load(
     root = Path(root)
     files = shards(root / split)
     if not files:
-        raise missing(task, root / split, MANUAL)
+        raise missing(task, root / split, LAYOUT)
     check_names(task, root)
     labels, where, names = _index(task, files)
     paths = [str(f) for f in files]

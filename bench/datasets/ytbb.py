@@ -44,12 +44,6 @@ PROBLEMS = {
     "blur-increase",
     "bad-anchor",
 }
-MANUAL = (
-    "download imagenet_vid_ytbb_robust.tar.gz from the link on "
-    "https://do-imagenet-classifiers-generalize-across-time.github.io/ and unpack it so that "
-    "<data root>/ytbb/ytbb-robust/<ytid>_<ms>/frame-<n>.jpg exist (move the ytbb-robust folder "
-    "there if the archive nests it)"
-)
 
 
 @cache
@@ -113,7 +107,7 @@ def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> La
     check_fold(task, fold)
     base = Path(root) / FOLDER
     if not base.is_dir():
-        raise missing(task, base, MANUAL)
+        raise missing(task, base)
     anchors = anchor_labels()
     pmk_path = Path(root) / PMK_FILE
     pmk = read_pmk(pmk_path, anchors) if pmk_path.exists() else None

@@ -78,6 +78,16 @@ class ModelSpec:
                 raise ModelLoadError(str(e)) from e
         return self._model
 
+    def complete_sha(self) -> None:
+        """Fills in ``weights_sha256`` where it is known only once the weights are loaded
+        (an ``open_clip:ARCH/PRETRAINED`` or HF hub model: this downloads them).
+
+        Raises:
+            ModelLoadError: the weights could not be loaded.
+        """
+        if not self.weights_sha256:
+            self.weights_sha256 = self.get().weights_sha256
+
 
 class ModelLoadError(BenchError):
     """The model could not be loaded; no task of the run can be evaluated."""

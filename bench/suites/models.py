@@ -21,6 +21,7 @@ def model_spec(
     *,
     weights: str | os.PathLike[str] | None = None,
     model_name: str | None = None,
+    load_for_sha: bool = True,
 ) -> ModelSpec:
     """Resolves ``--model`` / ``--weights`` without loading the weights when it can.
 
@@ -28,7 +29,9 @@ def model_spec(
     knows (``ViT-B/32``, ``openai:ViT-B/32``, ``open_clip:ARCH[/PRETRAINED]``, ``hf:REPO_OR_DIR``,
     a checkpoint path). ``weights`` is a local weights file for that name. ``model_name``
     (``--name``) is the name results carry. A model whose weights' sha256 is known only once it
-    is downloaded (``open_clip:ARCH/PRETRAINED``, an HF hub id) is loaded here.
+    is downloaded (``open_clip:ARCH/PRETRAINED``, an HF hub id) is loaded here, unless
+    ``load_for_sha`` is False: then its ``weights_sha256`` stays empty until
+    :meth:`ModelSpec.complete_sha` (the runner first checks that some task has data).
 
     Raises:
         UnknownNameError: a name of no family, model or file (with close matches).
@@ -58,6 +61,6 @@ def model_spec(
         family=handle.family,
         assumptions=tuple(handle.assumptions),
     )
-    if handle.weights_sha256 is None:  # known only after the download
-        spec.weights_sha256 = spec.get().weights_sha256
+    if load_for_sha:
+        spec.complete_sha()  # a sha256 known only after the download
     return spec

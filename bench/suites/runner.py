@@ -1,5 +1,5 @@
-"""The runner behind ``bench run`` and ``bench demo``: resolve the tasks, check the results
-folder, run each leaf suite, and record per task what failed without stopping the others."""
+"""The runner behind ``bench run`` and ``bench demo``: resolve the tasks, check their data and the
+results folder, run each leaf suite, and record per task what failed without stopping the others."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from bench.distributed import World, join
-from bench.errors import BenchError
+from bench.errors import BenchError, DataMissingError
 from bench.features import extract_shard
 from bench.models.seam import EvalModel
 from bench.protocols.zero_shot import ENSEMBLE, check_prompt_mode
@@ -161,6 +161,10 @@ def run_suite(
             features the suites need; rank 0 then runs the suites (features from the cache)
             and writes the results while the others wait.
 
+    Each task's data is checked first (:func:`plan_groups`): a task without data is reported
+    failed with its loader's reason, and when no task is left the weights are never loaded
+    (nor downloaded).
+
     Returns:
         What was written, skipped, not applicable, and the tasks that failed and why (on
         ranks other than 0: empty).
@@ -201,32 +205,81 @@ def _run(
     chosen = SUITES.get(suite)
     check_prompt_mode(prompts)
     explicit = resolve_tasks(tasks, tag)
-    spec = model_spec(model, settings, weights=weights, model_name=model_name)
+    spec = model_spec(model, settings, weights=weights, model_name=model_name, load_for_sha=False)
+    summary = RunSummary()
+    plan: list[tuple[Suite, list[Any], str | None]] = []
+    for leaf in leaf_suites(chosen):
+        assert leaf.runner is not None, f"suite {leaf.name} has no runner"
+        run_tasks = tasks_for(leaf, explicit, summary, strict=not chosen.members)
+        plan += plan_groups(leaf, run_tasks, settings, out / spec.slug)
+    if all(why is not None for _, _, why in plan):  # e.g. no requested task has data:
+        for leaf, group, why in plan:  # the weights are never loaded (downloaded)
+            summary.failed.append((leaf.name, group[0].name, str(why)))
+        return summary if world.is_main else RunSummary()
+    spec.complete_sha()
     check_results_folder(out, spec)
     ctx = RunContext(
         spec=spec,
         settings=settings,
         out=out,
+        summary=summary,
         prompts=prompts,
         caption_prefix=caption_prefix,
         prefetched=world.distributed,
     )
-    plan = []
-    for leaf in leaf_suites(chosen):
-        assert leaf.runner is not None, f"suite {leaf.name} has no runner"
-        run_tasks = tasks_for(leaf, explicit, ctx.summary, strict=not chosen.members)
-        groups = [[t] for t in run_tasks] if leaf.per_task else [run_tasks] if run_tasks else []
-        plan += [(leaf, group) for group in groups]
     if world.distributed:
-        prefetch(ctx, plan, world)
+        prefetch(ctx, [(leaf, group) for leaf, group, why in plan if why is None], world)
         world.barrier("extracting features")
         if not world.is_main:
             world.barrier("rank 0 fitted the probes and wrote the results")
             return RunSummary()
-    for leaf, group in plan:
-        _run_group(ctx, leaf, group)
+    for leaf, group, why in plan:
+        if why is None:
+            _run_group(ctx, leaf, group)
+        else:
+            summary.failed.append((leaf.name, group[0].name, why))
     world.barrier("rank 0 fitted the probes and wrote the results")
     return ctx.summary
+
+
+def missing_data(task: Any, settings: Settings) -> str | None:
+    """Why ``task`` cannot run for lack of data (its loader's one-line "data not found ...
+    bench download NAME" or manual steps), or ``None`` where its data is there.
+
+    Cheap: the loader's ``is_present``; only when that says no is the test split opened, which
+    then fails at once with the loader's own message. Any other problem (a typo in the task
+    file's ``source.options``, ...) is left to the suite, which reports it for that task.
+    """
+    try:
+        if task.is_present(settings.data_root):
+            return None
+        task.dataset("test", settings.data_root)
+    except DataMissingError as e:
+        return str(e)
+    except BenchError:
+        return None
+    return None  # is_present said no, yet the split opens: the suite decides
+
+
+def plan_groups(
+    leaf: Suite, tasks: list[Any], settings: Settings, results: Path
+) -> list[tuple[Suite, list[Any], str | None]]:
+    """The groups of ``tasks`` the leaf suite runs, in order, each with ``None`` or the reason
+    its (single) task cannot run: its data is missing (:func:`missing_data`).
+
+    Checked before the model is loaded, so that a large checkpoint is not downloaded for tasks
+    that cannot run. A task whose results folder (``results``: ``<out>/<model slug>``) already
+    holds results is kept: the suite skips what is there, as before.
+    """
+    why = {}
+    for task in tasks:
+        reason = missing_data(task, settings)
+        why[task.name] = None if any((results / task.name).glob("*.json")) else reason
+    if leaf.per_task:
+        return [(leaf, [t], why[t.name]) for t in tasks]
+    runnable = [t for t in tasks if why[t.name] is None]
+    missing = [(leaf, [t], why[t.name]) for t in tasks if why[t.name] is not None]
+    return missing + ([(leaf, runnable, None)] if runnable else [])
 
 
 def prefetch(ctx: RunContext, plan: list[tuple[Suite, list[Any]]], world: World) -> int:
