@@ -251,3 +251,32 @@ def test_results_record_that_the_mirror_was_read(tmp_path, monkeypatch):
     extra = read_result(out / "tiny" / "cifar10" / "zero-shot.json").extra
     assert extra["data_source"] == "hf-mirror"
     assert extra["mirror_splits"].startswith("test=")
+
+
+@pytest.mark.parametrize(("status", "marked"), [("differs", True), ("same", False)])
+def test_reports_mark_a_mirror_split_that_is_not_the_papers(
+    imagefolder_task: Path, tmp_path: Path, status: str, marked: bool
+):
+    """Issue 13, point 4: `bench run` on the mirror, then the report's table marks the value
+    (and names the split) only when the mirror's test split is not the paper's."""
+    from eval_fixtures import save_tiny
+
+    from bench.report.collect import collect
+    from bench.report.tables import MIRROR, suite_table
+
+    path = imagefolder_task / "colours.yaml"
+    path.write_text(path.read_text() + "mirror: {repo: me/wds_colours, splits: "
+                    f"{{train: same, test: {status}}}, notes: a test}}\n")  # fmt: skip
+    add_task_dirs([imagefolder_task])
+    build_imagefolder(tmp_path / "official" / "colours", {"train": 6, "test": 3})
+    _, mirrored = _both_layouts(get_task("colours"), tmp_path)
+    out = tmp_path / "r"
+    code, _, err = run_cli(
+        "run", "--model", str(save_tiny(tmp_path / "tiny.pt")), "--suite", "zero-shot",
+        "--tasks", "colours", "--tasks-dir", str(imagefolder_task), "--data-root",
+        str(mirrored), "--out", str(out), "--workers", "0", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    table = suite_table(collect(out).frame, "zero-shot").to_markdown()
+    assert (MIRROR in table) is marked
+    assert ("colours: test differs" in table) is marked

@@ -22,7 +22,7 @@ DEFAULT_RESULTS = "results"
 COLUMNS = (
     "model", "model_slug", "task", "suite", "shots", "seed", "metric", "value", "top1", "top5",
     "metrics", "aggregate", "prompt_mode", "n", "ci", "variant", "path", "partial",
-    "assumptions",
+    "assumptions", "mirror",
 )  # fmt: skip
 # A zero-shot result's ``prompts["mode"]`` (absent = ensemble) -> the suite name it is reported
 # under, which is also its file's stem (``zero-shot-single.json``). Only the ensemble is
@@ -99,11 +99,28 @@ def collect(results_dir: str | Path) -> Collected:
                 "top1": r.top1, "top5": r.top5, "metrics": dict(r.metrics),
                 "aggregate": r.aggregate, "prompt_mode": mode, "n": r.n, "ci": r.ci,
                 "variant": r.variant, "path": rel, "partial": bool(r.partial),
-                "assumptions": tuple(r.assumptions),
+                "assumptions": tuple(r.assumptions), "mirror": mirror_caveat(r.extra, r.split_sizes),
             }
         )  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return Collected(frame, problems, migrated, str(results_dir))
+
+
+def mirror_caveat(extra: dict, split_sizes: dict) -> str | None:
+    """How the splits a result used differ from the paper's, when it read the Hugging Face
+    mirror (``extra["data_source"] == "hf-mirror"``): ``"test differs"``, ``"train unknown"``
+    ... from the task file's ``mirror.splits`` the result recorded; None for official data or
+    a mirror whose used splits are all the paper's (``same``).
+
+    A split the mirror does not have itself (a val carved from train) counts as train.
+    """
+    if (extra or {}).get("data_source") != "hf-mirror":
+        return None
+    pairs = (p.partition("=") for p in str(extra.get("mirror_splits") or "").split(",") if p)
+    status = {k: v for k, _, v in pairs}
+    used = {s if s in status else "train" for s in (split_sizes or status)}
+    odd = [f"{s} {status.get(s, 'unknown')}" for s in sorted(used) if status.get(s) != "same"]
+    return ", ".join(odd) or None
 
 
 def report_suite(suite: str, prompts: dict | None, path: Path) -> tuple[str, str | None]:

@@ -34,6 +34,9 @@ MISSING = "—"
 INCOMPLETE = "*"
 #: Marks a value computed on partial data (``--allow-partial``: fewer items than expected).
 PARTIAL = "†"
+#: Marks a value read from a Hugging Face mirror whose split differs from the paper's (or is
+#: not known to equal it): the task file's ``mirror.splits``, recorded in the result.
+MIRROR = "‡"
 SHIFT_SUITES = ("robustness", "robustness-adapt")
 SUITE_TITLES = {
     "zero-shot": "zero-shot, prompt ensemble",
@@ -59,6 +62,8 @@ class Table:
         notes: Lines printed under the table.
         digits: Decimals shown.
         partial: Rows x columns, True where the value is on partial data (marked :data:`PARTIAL`).
+        mirror: Rows x columns, True where the value was read from a mirror split that is not
+            the paper's (marked :data:`MIRROR`); ``mirror_notes`` says which, per task.
         intervals: Optional ``(low, high)`` per cell (same index and columns as ``values``);
             shown as ``value [low, high]`` (``bench report --ci``).
     """
@@ -71,12 +76,20 @@ class Table:
     digits: int = 1
     partial: pd.DataFrame | None = None
     intervals: pd.DataFrame | None = None
+    mirror: pd.DataFrame | None = None
+    mirror_notes: list[str] = field(default_factory=list)
+
+    def _mask(self, frame: pd.DataFrame | None) -> pd.DataFrame:
+        if frame is None:
+            return pd.DataFrame(False, index=self.values.index, columns=self.values.columns)
+        mask = frame.reindex(index=self.values.index, columns=self.values.columns)
+        return mask.fillna(False).astype(bool)
 
     def _partial(self) -> pd.DataFrame:
-        if self.partial is None:
-            return pd.DataFrame(False, index=self.values.index, columns=self.values.columns)
-        mask = self.partial.reindex(index=self.values.index, columns=self.values.columns)
-        return mask.fillna(False).astype(bool)
+        return self._mask(self.partial)
+
+    def _marks(self) -> list[tuple[pd.DataFrame, str]]:
+        return [(self._partial(), PARTIAL), (self._mask(self.mirror), MIRROR)]
 
     def average(self, col: str) -> tuple[pd.Series, pd.Series]:
         """The mean over the present cells of an average's columns, and how many were present."""
@@ -94,19 +107,19 @@ class Table:
                  for a, b in zip(fmt.to_numpy(), ci.to_numpy(), strict=True)],
                 index=fmt.index, columns=fmt.columns,
             )  # fmt: skip
-        partial = self._partial()
-        fmt = fmt.where(~partial, fmt + PARTIAL)
+        marks = self._marks()
+        for mask, sign in marks:
+            fmt = fmt.where(~mask, fmt + sign)
         for col, members in self.averages.items():
             mean, n = self.average(col)
-            total = len(members)
-            cols = [c for c in members if c in partial.columns]
-            any_partial = partial[cols].any(axis=1) if cols else [False] * len(mean)
+            cols = [c for c in members if c in self.values.columns]
+            signs = ["".join(sign for mask, sign in marks if cols and mask[cols].loc[i].any())
+                     for i in self.values.index]  # fmt: skip
             fmt[col] = [
-                MISSING
-                if k == 0
-                else _fmt(m, self.digits) + ("" if k == total else INCOMPLETE) + (PARTIAL * p)
-                for m, k, p in zip(mean, n, any_partial, strict=True)
-            ]
+                MISSING if k == 0
+                else _fmt(m, self.digits) + ("" if k == len(members) else INCOMPLETE) + sign
+                for m, k, sign in zip(mean, n, signs, strict=True)
+            ]  # fmt: skip
         return fmt
 
     def _with_ci(self, text: str, ci: object) -> str:
@@ -125,6 +138,12 @@ class Table:
             lines.append(
                 f"Values marked {PARTIAL} are on partial data (a split with fewer items than the "
                 "task expects, run with --allow-partial): not comparable with published numbers."
+            )
+        if self._mask(self.mirror).to_numpy().any():
+            lines.append(
+                f"Values marked {MIRROR} were read from the Hugging Face mirror, whose split is "
+                f"not the paper's or not known to be ({'; '.join(self.mirror_notes)}): not "
+                "comparable with published numbers."
             )
         if any(self.average(c)[1].lt(len(m)).any() for c, m in self.averages.items()):
             lines.append(
@@ -210,14 +229,15 @@ def collapse_seeds(df: pd.DataFrame) -> pd.DataFrame:
     agg = df[df["seed"].isna()].drop_duplicates(keys, keep="last")
     seeded = df[df["seed"].notna()]
     seeded = seeded[~seeded.set_index(keys).index.isin(agg.set_index(keys).index)]
-    if "partial" not in df:
-        df = df.assign(partial=False)
-        agg, seeded = agg.assign(partial=False), seeded.assign(partial=False)
-    means = seeded.groupby(keys, as_index=False).agg(
+    for col, default in (("partial", False), ("mirror", None)):
+        if col not in df:
+            df = df.assign(**{col: default})
+            agg, seeded = agg.assign(**{col: default}), seeded.assign(**{col: default})
+    means = seeded.groupby(keys, as_index=False, dropna=False).agg(
         value=("value", "mean"), metric=("metric", "first"), metrics=("metrics", "first"),
-        partial=("partial", "any"),
+        partial=("partial", "any"), mirror=("mirror", "first"),
     )  # fmt: skip
-    cols = [*keys, "value", "metric", "metrics", "partial"]
+    cols = [*keys, "value", "metric", "metrics", "partial", "mirror"]
     out = pd.concat([agg[cols], means], ignore_index=True)
     out["shots"] = out.pop("_shots").where(lambda s: s >= 0)
     return out.sort_values(["model", "suite", "task", "shots"]).reset_index(drop=True)
@@ -351,16 +371,31 @@ def suite_table(df: pd.DataFrame, suite: str, ci: bool = False) -> Table:
     table = TABLE_BUILDERS.get(suite, _task_table)(rows, suite)
     if ci and suite not in TABLE_BUILDERS:
         table.intervals = ci_cells(df[df["suite"] == suite], list(table.values.columns))
-    if not rows.empty and rows["partial"].any():
-        marked = rows.assign(partial=rows["partial"].astype(float))
-        if suite == "few-shot":
-            marked = marked.assign(shots=marked["shots"].fillna(-1).astype(int))
-            mask = _pivot(marked, ["model", "shots"], list(table.values.columns), "partial")
-            mask.index = pd.Index([f"{m} ({k}-shot)" for m, k in mask.index], name="model")
-        else:
-            mask = _pivot(marked, "model", list(table.values.columns), "partial")
-        table.partial = mask > 0
+    columns = list(table.values.columns)
+    table.partial = _flag_mask(rows, suite, columns, rows["partial"] if not rows.empty else None)
+    if not rows.empty:
+        caveat = rows["mirror"]
+        table.mirror = _flag_mask(rows, suite, columns, caveat.notna())
+        table.mirror_notes = sorted(
+            {f"{t}: {c}" for t, c in zip(rows["task"], caveat, strict=True) if isinstance(c, str)}
+        )
     return table
+
+
+def _flag_mask(
+    rows: pd.DataFrame, suite: str, columns: list[str], flag: pd.Series | None
+) -> pd.DataFrame | None:
+    """Rows x columns of the table, True where ``flag`` is set on the result behind a cell."""
+    if flag is None or not flag.any():
+        return None
+    marked = rows.assign(_flag=flag.astype(float))
+    if suite == "few-shot":
+        marked = marked.assign(shots=marked["shots"].fillna(-1).astype(int))
+        mask = _pivot(marked, ["model", "shots"], columns, "_flag")
+        mask.index = pd.Index([f"{m} ({k}-shot)" for m, k in mask.index], name="model")
+    else:
+        mask = _pivot(marked, "model", columns, "_flag")
+    return mask > 0
 
 
 def shift_points(df: pd.DataFrame, suite: str = "robustness") -> pd.DataFrame:
@@ -435,6 +470,12 @@ def published_table(df: pd.DataFrame) -> Table | None:
         "CLIP_benchmark's protocol differs from the paper's for some tasks (e.g. VOC 2007), so a "
         "difference is a comparison, not a verdict.",
     ]
+    labels = " ".join(r["model / task"] for r in records)
+    if PARTIAL in labels:
+        notes.append(f"{PARTIAL}: our result is on partial data (--allow-partial).")
+    if MIRROR in labels:
+        notes.append(f"{MIRROR}: our result read a Hugging Face mirror split that is not the "
+                     "paper's, or not known to be (the task file's mirror.splits).")  # fmt: skip
     if sources:
         notes.insert(1, "Rows of the published file (name, pretrained): "
                      + "; ".join(f"{lb}: {name}, {tag}" for lb, (name, tag) in sources.items())
@@ -479,7 +520,8 @@ def _classification_records(df: pd.DataFrame, rows: pd.DataFrame) -> tuple[list[
             o = mine[mine["task"] == task]
             ov = float(o["value"].iloc[0]) if len(o) else np.nan
             pv = float(pub.get(task, np.nan))
-            records.append(_record(f"{label} / {task}", pv, ov, _ci_of(df, o)))
+            marks = _row_marks(o.iloc[0]) if len(o) else ""
+            records.append(_record(f"{label} / {task}{marks}", pv, ov, _ci_of(df, o)))
     return records, sources
 
 
@@ -494,9 +536,17 @@ def _retrieval_records(df: pd.DataFrame) -> list[dict]:
             own = p.metric == RETRIEVAL_VALUE
             ours = float(r.value) if own else float(r.metrics.get(p.metric, np.nan))
             source = "paper" if p.source.startswith("Radford") else "CLIP_benchmark"
-            label = f"{r.openai} / {r.task} {p.metric} ({source})"
+            label = f"{r.openai} / {r.task} {p.metric} ({source}){_row_marks(r._asdict())}"
             records.append(_record(label, float(p.published), ours, r.ci if own else None))
     return records
+
+
+def _row_marks(row: object) -> str:
+    """:data:`PARTIAL` and :data:`MIRROR` for a result row on partial or mirror-split data."""
+    get = row.get if hasattr(row, "get") else lambda k, d=None: getattr(row, k, d)
+    partial, mirror = get("partial", False), get("mirror", None)
+    partial = bool(partial) if isinstance(partial, bool | np.bool_) else False
+    return (PARTIAL if partial else "") + (MIRROR if isinstance(mirror, str) else "")
 
 
 def _published_label(model: str) -> str | None:
