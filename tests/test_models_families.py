@@ -143,7 +143,7 @@ def _bytes_vocab() -> list[str]:
     return chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]
 
 
-def save_hf_clip(folder: Path, act: str, head_dim: int) -> torch.nn.Module:
+def save_hf_clip(folder: Path, act: str, head_dim: int, context: int = 16) -> torch.nn.Module:
     vocab = _bytes_vocab()
     (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
     (folder / "merges.txt").write_text("#version: 0.2\n")
@@ -157,7 +157,7 @@ def save_hf_clip(folder: Path, act: str, head_dim: int) -> torch.nn.Module:
     tower = dict(hidden_size=width, intermediate_size=4 * width, num_attention_heads=2,
                  num_hidden_layers=2, hidden_act=act)  # fmt: skip
     config = tf.CLIPConfig(
-        text_config=dict(tower, vocab_size=n, max_position_embeddings=16, eos_token_id=n - 1,
+        text_config=dict(tower, vocab_size=n, max_position_embeddings=context, eos_token_id=n - 1,
                          bos_token_id=n - 2, pad_token_id=n - 1),
         vision_config=dict(tower, image_size=32, patch_size=16),
         projection_dim=32,
@@ -192,13 +192,18 @@ def test_hf_clip_fast_path_equals_transformers(tmp_path, act, head_dim) -> None:
         _compare(ref_img, ref_probe, ref_txt, model, images, tokens)
 
 
-def _spm_model(folder: Path) -> Path:
+def _spm_model(folder: Path, text: tuple[str, ...] = (), vocab: int = 24) -> Path:
     import sentencepiece as spm
 
-    text = ["a photo of a cat", "a photo of a dog", "two birds on a tree", "the number seven"]
+    text = list(text) or [
+        "a photo of a cat",
+        "a photo of a dog",
+        "two birds on a tree",
+        "the number seven",
+    ]
     out = io.BytesIO()
     spm.SentencePieceTrainer.train(sentence_iterator=iter(text * 20), model_writer=out,
-                                   vocab_size=24, model_type="unigram", hard_vocab_limit=False, eos_id=1, unk_id=2,
+                                   vocab_size=vocab, model_type="unigram", hard_vocab_limit=False, eos_id=1, unk_id=2,
                                    pad_id=0, bos_id=-1)  # fmt: skip
     path = folder / "spiece.model"
     path.write_bytes(out.getvalue())
