@@ -131,7 +131,8 @@ def test_hf_siglip_family_through_bench_run(tmp_path) -> None:  # noqa: ANN001
 
 @pytest.mark.slow
 def test_openai_family_through_bench_run(tmp_path) -> None:  # noqa: ANN001
-    """``openai:RN50 --weights`` (random weights in OpenAI's layout) against OpenAI's code:
+    """``openai:ViT-B/32 --weights`` (random weights in OpenAI's layout; a seed whose model
+    predicts several classes) against OpenAI's code:
     its ``model.py``, its ``_transform`` and its tokenizer (loaded by path, see conftest)."""
     from conftest import load_reference_module
     from models_fixtures import random_state_dict
@@ -140,10 +141,10 @@ def test_openai_family_through_bench_run(tmp_path) -> None:  # noqa: ANN001
 
     from bench.models import get_config
 
-    sd = random_state_dict(get_config("RN50"), seed=0)
-    weights = tmp_path / "rn50-random.pt"
+    sd = random_state_dict(get_config("ViT-B-32"), seed=2)
+    weights = tmp_path / "vit-b-32-random.pt"
     torch.save(sd, weights)
-    _, result = _bench_run(tmp_path / "results", "openai:RN50", "--weights", str(weights))
+    _, result = _bench_run(tmp_path / "results", "openai:ViT-B/32", "--weights", str(weights))
     ref = load_reference_module("model").build_model(dict(sd)).float().eval()
     bpe = load_reference_module("simple_tokenizer").SimpleTokenizer()
     preprocess = reference_transform(ref.visual.input_resolution)
