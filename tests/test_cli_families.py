@@ -19,7 +19,7 @@ from bench.tasks import get_task
 open_clip = pytest.importorskip("open_clip")
 tf = pytest.importorskip("transformers")
 
-from test_models_families import _spm_model, oc_archs, save_hf_clip  # noqa: E402,F401
+from test_models_families import oc_archs, save_hf_clip, save_hf_siglip  # noqa: E402,F401
 
 
 def _accuracy(encode_image, encode_texts, preprocess) -> tuple[float, float]:  # noqa: ANN001
@@ -71,16 +71,14 @@ def test_open_clip_family_through_bench_run(oc_archs, tmp_path, arch, seed, path
     assert (result.metrics["top1"], result.metrics["top5"]) == pytest.approx(expected), path
 
 
-def test_hf_clip_family_through_bench_run(tmp_path) -> None:  # noqa: ANN001
-    folder = tmp_path / "hf-clip"
-    folder.mkdir()
-    ref = save_hf_clip(folder, "gelu", 80, context=40)  # byte-level tokens: long prompts
+def _hf_accuracy(folder: Path, ref: torch.nn.Module, **text_options) -> tuple[float, float]:
+    """Zero-shot on digits with transformers' own processor (``text_options``: its padding)
+    and model."""
     proc = tf.AutoProcessor.from_pretrained(folder)
-    _, result = _bench_run(tmp_path / "results", f"hf:{folder}")
 
     def texts(t: list[str]) -> torch.Tensor:
-        ids = proc(text=t, padding=True, truncation=True, max_length=40, return_tensors="pt")
-        return ref.get_text_features(**ids).pooler_output
+        ids = proc(text=t, truncation=True, return_tensors="pt", **text_options)["input_ids"]
+        return ref.get_text_features(input_ids=ids).pooler_output
 
     def images(x: torch.Tensor) -> torch.Tensor:
         return ref.get_image_features(pixel_values=x).pooler_output
@@ -88,8 +86,16 @@ def test_hf_clip_family_through_bench_run(tmp_path) -> None:  # noqa: ANN001
     def pixels(img) -> torch.Tensor:  # noqa: ANN001
         return proc(images=img, return_tensors="pt")["pixel_values"][0]
 
+    return _accuracy(images, texts, pixels)
+
+
+def test_hf_clip_family_through_bench_run(tmp_path) -> None:  # noqa: ANN001
+    folder = tmp_path / "hf-clip"
+    folder.mkdir()
+    ref = save_hf_clip(folder, "gelu", 80, context=40)  # byte-level tokens: long prompts
+    _, result = _bench_run(tmp_path / "results", f"hf:{folder}")
     assert result.model_family == "hf"
-    expected = _accuracy(images, texts, pixels)
+    expected = _hf_accuracy(folder, ref, padding=True, max_length=40)
     assert (result.metrics["top1"], result.metrics["top5"]) == pytest.approx(expected)
 
 
@@ -99,33 +105,10 @@ def test_hf_siglip_family_through_bench_run(tmp_path) -> None:  # noqa: ANN001
     folder.mkdir()
     task = get_task("digits")
     prompts = tuple(t.replace("{}", c) for t in task.templates for c in task.classnames)
-    tok = tf.SiglipTokenizer(str(_spm_model(folder, prompts, vocab=40)), model_max_length=32)
-    improc = tf.SiglipImageProcessor(size={"height": 32, "width": 32})
-    tf.SiglipProcessor(image_processor=improc, tokenizer=tok).save_pretrained(folder)
-    tower = dict(hidden_size=64, intermediate_size=128, num_attention_heads=2, num_hidden_layers=2)
-    config = tf.SiglipConfig(
-        text_config=dict(tower, vocab_size=64, max_position_embeddings=32),
-        vision_config=dict(tower, image_size=32, patch_size=16),
-    )
-    torch.manual_seed(0)
-    ref = tf.SiglipModel(config).eval()
-    ref.save_pretrained(folder)
-    proc = tf.AutoProcessor.from_pretrained(folder)
+    ref = save_hf_siglip(folder, prompts, vocab=40, context=32, ids=64)
     _, result = _bench_run(tmp_path / "results", f"hf:{folder}")
-
-    def texts(t: list[str]) -> torch.Tensor:
-        ids = proc(text=t, padding="max_length", truncation=True, max_length=32,
-                   return_tensors="pt")["input_ids"]  # fmt: skip
-        return ref.get_text_features(input_ids=ids).pooler_output
-
-    def images(x: torch.Tensor) -> torch.Tensor:
-        return ref.get_image_features(pixel_values=x).pooler_output
-
-    def pixels(img) -> torch.Tensor:  # noqa: ANN001
-        return proc(images=img, return_tensors="pt")["pixel_values"][0]
-
     assert result.model_family == "hf"
-    expected = _accuracy(images, texts, pixels)
+    expected = _hf_accuracy(folder, ref, padding="max_length", max_length=32)
     assert (result.metrics["top1"], result.metrics["top5"]) == pytest.approx(expected)
 
 

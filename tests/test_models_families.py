@@ -210,19 +210,28 @@ def _spm_model(folder: Path, text: tuple[str, ...] = (), vocab: int = 24) -> Pat
     return path
 
 
-def test_hf_siglip_runs_on_transformers_with_its_processor(tmp_path) -> None:  # noqa: ANN001
-    pytest.importorskip("google.protobuf", reason="SiglipTokenizer needs protobuf (bench[hf])")
-    tok = tf.SiglipTokenizer(str(_spm_model(tmp_path)), model_max_length=12)
+def save_hf_siglip(
+    folder: Path, text: tuple[str, ...] = (), vocab: int = 24, context: int = 12, ids: int = 40
+) -> torch.nn.Module:
+    """A random SiglipModel with a sentencepiece tokenizer trained on ``text``, saved to
+    ``folder`` with its processor (texts padded to ``context``)."""
+    tok = tf.SiglipTokenizer(str(_spm_model(folder, text, vocab)), model_max_length=context)
     images = tf.SiglipImageProcessor(size={"height": 32, "width": 32})
-    tf.SiglipProcessor(image_processor=images, tokenizer=tok).save_pretrained(tmp_path)
+    tf.SiglipProcessor(image_processor=images, tokenizer=tok).save_pretrained(folder)
     tower = dict(hidden_size=64, intermediate_size=128, num_attention_heads=2, num_hidden_layers=2)
     config = tf.SiglipConfig(
-        text_config=dict(tower, vocab_size=40, max_position_embeddings=12),
+        text_config=dict(tower, vocab_size=ids, max_position_embeddings=context),
         vision_config=dict(tower, image_size=32, patch_size=16),
     )
     torch.manual_seed(0)
     ref = tf.SiglipModel(config).eval()
-    ref.save_pretrained(tmp_path)
+    ref.save_pretrained(folder)
+    return ref
+
+
+def test_hf_siglip_runs_on_transformers_with_its_processor(tmp_path) -> None:  # noqa: ANN001
+    pytest.importorskip("google.protobuf", reason="SiglipTokenizer needs protobuf (bench[hf])")
+    ref = save_hf_siglip(tmp_path)
     model = resolve(f"hf:{tmp_path}").load("cpu")
     assert isinstance(model, LibraryModel)
     texts = ["A photo of a Cat.", "two birds"]

@@ -96,7 +96,7 @@ def check_keys(data: Any, spec: Mapping[str, bool], where: str, what: str) -> di
             )
     for key, required in spec.items():
         if required and key not in data:
-            raise _fail(where, f"missing required key {key!r} in {what}")
+            raise _fail(where, f"missing required key {key!r} in {what}; add it")
     return dict(data)
 
 
@@ -348,7 +348,10 @@ def _parse_kind(data: dict[str, Any], where: str) -> str:
     if kind == "classification":
         for key in ("classes", "templates"):
             if key not in data:
-                raise _fail(where, f"missing required key {key!r} in the task file")
+                raise _fail(
+                    where,
+                    f"missing required key {key!r} in the task file; add it",
+                )
         return kind
     for key in ("classes", "templates", "imagenet_pool", "multilabel", "val", "probe_folds"):
         if data.get(key) is not None:

@@ -230,6 +230,7 @@ def _read(path: Path) -> Any:
         ) from err
     except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        first = first.split(". ", 1)[0]  # torch appends paragraphs of advice to its reason
         raise BenchError(f"{path} is truncated or corrupt ({first}); {_OTHER}") from err
 
 
