@@ -12,7 +12,10 @@ FOLDERS = {"red": "0_red", "green": "1_green", "blue": "2_blue"}  # sorted order
 RGB = {"red": (200, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 200)}
 
 
-def task_yaml(name: str, loader: str, options: str, *, train: int, test: int, val: int) -> str:
+def task_yaml(
+    name: str, loader: str, options: str, *, train: int, test: int, val: int, source: str = ""
+) -> str:
+    """A user task file; ``source`` is more of its ``source:`` block (indented lines)."""
     return f"""name: {name}
 title: "My {name}"
 version: 1
@@ -24,7 +27,7 @@ val: {{official: false, size: {val}, seed: 0}}
 source:
   loader: {loader}
   options: {options}
-citation: "none"
+{source}citation: "none"
 licence: "CC0"
 """
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +32,117 @@ def test_no_loader_holds_manual_steps():
     """A dataset's manual steps live in its task file only (``source.manual``), never twice."""
     holders = [n for n in loader_names() if hasattr(get_loader(n), "MANUAL")]
     assert holders == []
+
+
+def _code_strings(path: Path) -> list[tuple[int, str]]:
+    """The string literals of a module that are not docstrings, with their lines."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+    ]
+
+
+LOADER_FILES = sorted(Path(get_loader("cifar").__file__).parent.glob("*.py"))
+
+
+def test_no_loader_module_holds_a_download_url():
+    """A dataset's URLs and checksums live in its task file's ``source.files`` only: no module
+    of ``bench.datasets`` (``_download`` included) spells a URL or builds a ``Resource``."""
+    assert len(LOADER_FILES) > 30
+    urls = [
+        f"{p.name}:{line}: {text[:60]}"
+        for p in LOADER_FILES
+        for line, text in _code_strings(p)
+        if "://" in text
+    ]
+    assert urls == []
+    builders = [
+        f"{p.name}:{node.lineno}"
+        for p in LOADER_FILES
+        if p.name != "_download.py"
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Resource"
+    ]
+    assert builders == []
+
+
+def test_no_loader_module_has_a_module_level_resource():
+    from bench.datasets._download import Resource
+
+    def holds(value, depth=0):
+        if isinstance(value, Resource):
+            return True
+        if depth < 3 and isinstance(value, dict):
+            return any(holds(v, depth + 1) for v in value.values())
+        if depth < 3 and isinstance(value, (list, tuple)):
+            return any(holds(v, depth + 1) for v in value)
+        return False
+
+    found = [
+        f"{n}.{attr}"
+        for n in loader_names()
+        for attr, value in vars(get_loader(n)).items()
+        if holds(value)
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize("task", list_tasks(), ids=lambda t: t.name)
+def test_a_task_lists_files_exactly_when_its_loader_downloads(task):
+    """Built-in tasks: files need a loader with ``download``; a dataset-specific loader with
+    ``download`` gets every file from the task file (generic loaders may have none)."""
+    loader = get_loader(task.source.loader)
+    if task.source.files:
+        assert hasattr(loader, "download"), task.name
+        assert not task.source.manual or "bench download" in task.source.manual, task.name
+    elif hasattr(loader, "download"):
+        assert hasattr(loader, "LAYOUT") or "embedded" in task.tags, task.name
+
+
+# Published checksums, copied from the loaders before they moved into the task files (and
+# there from the publishers or torchvision): one entry per form a task file uses.
+PINNED = {
+    "cifar10": [("cifar-10-python.tar.gz", "md5:c58f30108f718f92721af3b95e74349a", True, "")],
+    "cifar100": [("cifar-100-python.tar.gz", "md5:eb9058c3a382ffc7106e4002c42a8d85", True, "")],
+    "flowers102": [
+        ("102flowers.tgz", "md5:52808999861908f626f3c1f4e79d11fa", True, ""),
+        ("imagelabels.mat", "md5:e0620be6f572b9609742df49c70aed4d", False, ""),
+        ("setid.mat", "md5:a5357ecc9cb78c4bef273ce3793fc85c", False, ""),
+    ],
+    "oxford_pets": [
+        ("images.tar.gz", "md5:5c4f3ee8e5d25df40f4fd59a7f44e54c", True, "oxford-iiit-pet"),
+        ("annotations.tar.gz", "md5:95a8c909bbe2e81eed6a22bccdf3f68f", True, "oxford-iiit-pet"),
+    ],
+    "resisc45": [
+        (
+            "NWPU-RESISC45.zip",
+            "sha256:beeecd0b63656290ae6d65cf7763185b0c1c4c54a753ef8088d6fba3faaf1f53",
+            True,
+            "",
+        )
+    ],
+    "kitti_distance": [
+        ("data_object_image_2.zip", None, True, "raw"),
+        ("data_object_label_2.zip", None, True, "raw"),
+        ("devkit_object.zip", None, True, ""),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_task_files_pin_the_published_checksums(name):
+    task = next(t for t in list_tasks() if t.name == name)
+    got = [(f.filename, f.checksum, f.extract, f.extract_to) for f in task.source.files]
+    assert got == PINNED[name]
 
 
 MANUAL_TASKS = [t for t in list_tasks() if not hasattr(get_loader(t.source.loader), "download")]

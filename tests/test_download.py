@@ -98,17 +98,3 @@ def test_files_are_written_with_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644
-
-
-def test_dataset_urls_and_checksums_live_in_the_loaders_only():
-    """Each fact once: a downloadable task's files are its loader's Resources, not task-file
-    ``source.files``."""
-    from bench.datasets import get_loader
-    from bench.tasks import get_task, list_tasks
-
-    for name in list_tasks():
-        task = get_task(name) if isinstance(name, str) else name
-        assert task.source.files == (), task.name
-        loader = get_loader(task.source.loader)
-        if hasattr(loader, "download"):
-            assert task.source.files == () and callable(loader.download), task.name

@@ -16,7 +16,7 @@ Usage:
     python tools/make_tasks.py --force cifar10   # rewrite one file (loses edits to it!)
 
 Existing files are never overwritten without --force: after generation the files are edited
-by hand (the ``source:`` blocks belong to the loaders).
+by hand (the ``source:`` blocks, with their ``files`` and ``manual`` entries, are written by hand).
 """
 
 from __future__ import annotations

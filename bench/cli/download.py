@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from bench.cli.tasks import add_tasks_dir_argument
 from bench.errors import BenchError
 
 SOURCES = ("official", "hf")
@@ -17,9 +18,11 @@ EPILOG = """examples:
   BENCH_DATA=/data/bench bench download eurosat
   bench download cifar10 --source hf           # CLIP_benchmark's mirror on the HF hub
                                                # (needs: pip install 'bench[hf]')
+  bench download mine --tasks-dir ./my_tasks   # your own task: the files its source.files lists
 
-Downloads resume from a partial file, are verified against the published checksum before
-use (a mismatch is refused and deleted) and are unpacked atomically.
+What is fetched is the task file's source.files (URL, file name, checksum). Downloads resume
+from a partial file, are verified against the published checksum before use (a mismatch is
+refused and deleted) and are unpacked atomically.
 """
 
 
@@ -47,6 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "the paper's)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON summary")
+    add_tasks_dir_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -86,7 +90,7 @@ def fetch_task(task: Any, data_root: str | None) -> dict[str, Any]:
     Raises:
         BenchError: a download failed (names the URL and the path) or a checksum mismatched.
     """
-    from bench.datasets import get_loader
+    from bench.datasets import get_loader, loader_names
 
     loader = get_loader(task.source.loader)
     root = task.data_root(data_root)
@@ -96,6 +100,12 @@ def fetch_task(task: Any, data_root: str | None) -> dict[str, Any]:
         return {**entry, "status": "embedded", "detail": "bundled with the package"}
     if loader.is_present(task, root, **options):
         return {**entry, "status": "present"}
+    if task.source.files and not hasattr(loader, "download"):
+        generic = [n for n in loader_names() if hasattr(get_loader(n), "LAYOUT")]
+        raise BenchError(
+            f"task {task.name!r}: loader {task.source.loader!r} cannot download, yet the task "
+            f"file lists source.files; remove them or use a generic loader: {', '.join(generic)}"
+        )
     if hasattr(loader, "download"):
         loader.download(task, root, **options)
         if loader.is_present(task, root, **options):
@@ -111,8 +121,9 @@ def _line(entry: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.tasks import get_task, list_tasks
+    from bench.tasks import add_task_dirs, get_task, list_tasks
 
+    add_task_dirs(args.tasks_dir)
     tasks = list_tasks() if args.name == "all" else [get_task(args.name)]
     if args.source == "hf" and args.name == "all":
         tasks = [t for t in tasks if t.mirror is not None]

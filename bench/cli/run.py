@@ -11,6 +11,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from bench.cli.tasks import add_tasks_dir_argument
 from bench.results import ResultFileError, read_result
 
 EPILOG = """examples:
@@ -109,12 +110,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--weights", help="checkpoint file to evaluate under the name --model")
     p.add_argument("--name", help="the name results are written under (default: the model's)")
-    p.add_argument(
-        "--tasks-dir",
-        action="append",
-        metavar="DIR",
-        help="a folder of your own task YAML files (repeatable; also $BENCH_TASKS_PATH)",
-    )
+    add_tasks_dir_argument(p)
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)

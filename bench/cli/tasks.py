@@ -21,6 +21,16 @@ EPILOG = """examples:
 """
 
 
+def add_tasks_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--tasks-dir DIR`` (repeatable): folders of the user's own task files."""
+    parser.add_argument(
+        "--tasks-dir",
+        action="append",
+        metavar="DIR",
+        help="a folder of your own task YAML files (repeatable; also $BENCH_TASKS_PATH)",
+    )
+
+
 def add_parser(subparsers: Any) -> None:
     """Adds the ``tasks`` subcommand."""
     p = subparsers.add_parser(
@@ -37,12 +47,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--data-root", help="where datasets live (default: $BENCH_DATA or ~/.cache/bench/data)"
     )
-    p.add_argument(
-        "--tasks-dir",
-        action="append",
-        metavar="DIR",
-        help="a folder of your own task YAML files (repeatable; also $BENCH_TASKS_PATH)",
-    )
+    add_tasks_dir_argument(p)
     p.set_defaults(func=run)
 
 

@@ -1,5 +1,9 @@
 """Dataset resources: what to fetch (with :func:`bench.download.fetch`) and safe extraction.
 
+What a task downloads is stated once, in its task file's ``source.files``;
+:func:`resources` turns those entries into :class:`Resource` values, and a loader's
+``download`` passes them to :func:`download_resources` (into the folder the loader reads).
+
 Downloads go through :mod:`bench.download`, the one downloader of datasets and weights
 (resumable, verified, a wrong file a user put there is kept as ``.rejected``). A fetched file
 whose checksum does not match is refused; it is never extracted or read. Archives are extracted into a temporary folder beside the target
@@ -18,13 +22,27 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.download import DownloadError, fetch
 from bench.errors import DataMissingError
 
-__all__ = ["DownloadError", "Resource", "download_resources", "extract", "fetch"]
+__all__ = [
+    "ARCHIVE_SUFFIXES",
+    "DownloadError",
+    "Resource",
+    "download_resources",
+    "extract",
+    "fetch",
+    "resources",
+]
 
 CHUNK = 1 << 20
+ZIP_SUFFIXES = (".zip",)
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+GZIP_SUFFIXES = (".gz",)  # one gzip-compressed file (after the .tar.gz check)
+#: What :func:`extract` unpacks (a task file's ``extract: true`` needs one of these).
+ARCHIVE_SUFFIXES = ZIP_SUFFIXES + TAR_SUFFIXES + GZIP_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,17 @@ class Resource:
     extract_to: str = ""
 
 
+def resources(task: Any) -> list[Resource]:
+    """The downloads of ``task``: one :class:`Resource` per entry of its ``source.files``.
+
+    The task file is the one place for a dataset's URLs, file names and checksums (validated
+    by :func:`bench.tasks.schema.parse_file`); an empty list where it lists none.
+    """
+    return [
+        Resource(f.url, f.filename, f.checksum, f.extract, f.extract_to) for f in task.source.files
+    ]
+
+
 def _safe_target(root: Path, name: str) -> Path:
     target = (root / name).resolve()
     if not target.is_relative_to(root.resolve()):
@@ -57,12 +86,12 @@ def _safe_target(root: Path, name: str) -> Path:
 
 def _unpack(archive: Path, into: Path) -> None:
     name = archive.name.lower()
-    if name.endswith(".zip"):
+    if name.endswith(ZIP_SUFFIXES):
         with zipfile.ZipFile(archive) as z:
             for member in z.namelist():
                 _safe_target(into, member)
             z.extractall(into)
-    elif name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
+    elif name.endswith(TAR_SUFFIXES):
         with tarfile.open(archive) as t:
             for member in t.getmembers():
                 _safe_target(into, member.name)
@@ -71,7 +100,7 @@ def _unpack(archive: Path, into: Path) -> None:
                         f"archive {archive} holds a link {member.name!r}; refused"
                     )
             t.extractall(into, filter="data")
-    elif name.endswith(".gz"):
+    elif name.endswith(GZIP_SUFFIXES):
         with gzip.open(archive, "rb") as src, open(into / archive.name[:-3], "wb") as dst:
             shutil.copyfileobj(src, dst, CHUNK)
     else:

@@ -28,15 +28,11 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import Resource, download_resources, fetch
+from bench.datasets._download import download_resources, fetch, resources
 from bench.errors import ChecksumError, DataMissingError
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
-RESOURCES = [
-    # The authors publish no checksum for the metadata archive; each image has its md5.
-    Resource("http://thomasberg.org/datasets/birdsnap/1.1/birdsnap.tgz", "birdsnap.tgz", None)
-]
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -74,7 +70,7 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
     """Fetches the metadata archive, then each listed image (md5-checked)."""
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))
     base = Path(root) / "birdsnap"
     failed = 0
     rows = _rows(base / "images.txt")

@@ -27,18 +27,11 @@ from bench.datasets._common import (
     per_class_split,
     require,
 )
-from bench.datasets._download import Resource, download_resources, extract
+from bench.datasets._download import download_resources, extract, resources
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
 TRAIN_PER_CLASS = 30
-RESOURCES = [
-    Resource(
-        "https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip",
-        "caltech-101.zip",
-        "md5:3138e1922a9193bfa496528edbbc45d0",
-    )
-]
 
 
 def load(
@@ -72,7 +65,7 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
     root = Path(root)
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))
     # The zip holds caltech-101/101_ObjectCategories.tar.gz (and the annotations).
     inner = root / "caltech-101" / "101_ObjectCategories.tar.gz"
     if inner.exists() and not (root / "101_ObjectCategories").is_dir():

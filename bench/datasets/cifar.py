@@ -23,7 +23,7 @@ from bench.datasets._common import (
     check_split,
     missing,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 from bench.errors import BenchError
 
 SPLITS = ("train", "test")
@@ -35,22 +35,12 @@ VARIANTS = {
         "train": [f"data_batch_{i}" for i in range(1, 6)],
         "test": ["test_batch"],
         "key": "labels",
-        "resource": Resource(
-            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-            "cifar-10-python.tar.gz",
-            "md5:c58f30108f718f92721af3b95e74349a",
-        ),
     },
     "cifar100": {
         "folder": "cifar-100-python",
         "train": ["train"],
         "test": ["test"],
         "key": "fine_labels",
-        "resource": Resource(
-            "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-            "cifar-100-python.tar.gz",
-            "md5:eb9058c3a382ffc7106e4002c42a8d85",
-        ),
     },
 }
 
@@ -132,5 +122,6 @@ def is_present(task: Any, root: str | Path, variant: str | None = None, **_: Any
     return all((folder / n).exists() for n in spec["train"] + spec["test"])
 
 
-def download(task: Any, root: str | Path, variant: str | None = None, **_: Any) -> None:
-    download_resources(root, [_variant(task, variant)["resource"]])
+def download(task: Any, root: str | Path, **_: Any) -> None:
+    """Fetches the task file's ``source.files`` (each variant's task lists its own archive)."""
+    download_resources(root, resources(task))

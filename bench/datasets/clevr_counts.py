@@ -28,7 +28,7 @@ from bench.datasets._common import (
     file_dataset,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 from bench.datasets._splits import seeded_order
 from bench.errors import DataMissingError
 
@@ -36,13 +36,6 @@ SPLITS = ("train", "test")
 OFFICIAL_VAL = False
 SOURCE = {"train": "train", "test": "val"}
 CLASSES = tuple(sorted(str(n) for n in range(3, 11)))
-RESOURCES = [
-    Resource(
-        "https://dl.fbaipublicfiles.com/clevr/CLEVR_v1.0.zip",
-        "CLEVR_v1.0.zip",
-        "md5:b11922020e72d0cd9154779b2d3d07d2",
-    )
-]
 
 
 def load(
@@ -83,4 +76,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

@@ -19,18 +19,11 @@ from bench.datasets._common import (
     require,
     scan_class_folders,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True
 FOLDER = {"train": "train", "val": "valid", "test": "test"}
-RESOURCES = [
-    Resource(
-        "https://openaipublic.azureedge.net/clip/data/country211.tgz",
-        "country211.tgz",
-        "md5:84988d7644798601126c29e9877aab6a",
-    )
-]
 
 
 def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> LazyDataset:
@@ -49,4 +42,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

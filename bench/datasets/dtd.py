@@ -21,17 +21,10 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True
-RESOURCES = [
-    Resource(
-        "https://www.robots.ox.ac.uk/~vgg/data/dtd/download/dtd-r1.0.1.tar.gz",
-        "dtd-r1.0.1.tar.gz",
-        "md5:fff73e5086ae6bdbea199a49dfb8a4c1",
-    )
-]
 
 
 def load(
@@ -62,4 +55,4 @@ def is_present(task: Any, root: str | Path, partition: int = 1, **_: Any) -> boo
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

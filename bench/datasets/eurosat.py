@@ -26,7 +26,7 @@ from bench.datasets._common import (
     require,
     scan_class_folders,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 from bench.errors import DataMissingError
 
 SPLITS = ("train", "test")
@@ -43,14 +43,6 @@ PAPER_NAMES = {
     "River": "river",
     "SeaLake": "lake or sea",
 }
-RESOURCES = [
-    Resource(
-        "https://huggingface.co/datasets/torchgeo/eurosat/resolve/"
-        "c877bcd43f099cd0196738f714544e355477f3fd/EuroSAT.zip",
-        "EuroSAT.zip",
-        "md5:c8fa014336c82ac7804f0398fcb19387",
-    )
-]
 
 
 def load(
@@ -85,4 +77,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

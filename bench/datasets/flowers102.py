@@ -20,20 +20,12 @@ from bench.datasets._common import (
     file_dataset,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 from bench.errors import DataMissingError
 
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True
 SET_KEYS = {"train": "trnid", "val": "valid", "test": "tstid"}
-_URL = "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/"
-RESOURCES = [
-    Resource(_URL + "102flowers.tgz", "102flowers.tgz", "md5:52808999861908f626f3c1f4e79d11fa"),
-    Resource(
-        _URL + "imagelabels.mat", "imagelabels.mat", "md5:e0620be6f572b9609742df49c70aed4d", False
-    ),
-    Resource(_URL + "setid.mat", "setid.mat", "md5:a5357ecc9cb78c4bef273ce3793fc85c", False),
-]
 
 
 def _loadmat(path: Path, key: str) -> np.ndarray:
@@ -63,4 +55,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(Path(root) / "flowers-102", RESOURCES)
+    download_resources(Path(root) / "flowers-102", resources(task))

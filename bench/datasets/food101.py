@@ -21,17 +21,10 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
-RESOURCES = [
-    Resource(
-        "http://data.vision.ee.ethz.ch/cvl/food-101.tar.gz",
-        "food-101.tar.gz",
-        "md5:85eeb15f3717b99a5da872d97d918f87",
-    )
-]
 
 
 def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> LazyDataset:
@@ -61,4 +54,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

@@ -21,28 +21,10 @@ from bench.datasets._common import (
     require,
     scan_class_folders,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
-_URL = "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/"
-RESOURCES = [
-    Resource(
-        _URL + "GTSRB-Training_fixed.zip",
-        "GTSRB-Training_fixed.zip",
-        "md5:513f3c79a4c5141765e10e952eaa2478",
-    ),
-    Resource(
-        _URL + "GTSRB_Final_Test_Images.zip",
-        "GTSRB_Final_Test_Images.zip",
-        "md5:c7e4e6327067d32654124b0fe9e82185",
-    ),
-    Resource(
-        _URL + "GTSRB_Final_Test_GT.zip",
-        "GTSRB_Final_Test_GT.zip",
-        "md5:fe31e9c9270bbcd7b84b7f21a9d9d9e5",
-    ),
-]
 
 
 def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> LazyDataset:
@@ -72,4 +54,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

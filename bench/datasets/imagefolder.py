@@ -29,6 +29,7 @@ from bench.datasets._common import (
     missing,
     task_name,
 )
+from bench.datasets._download import download_resources, resources
 from bench.errors import BenchError
 
 SPLITS = ("train", "val", "test")
@@ -122,3 +123,8 @@ def is_present(task: Any, root: str | os.PathLike[str], **_: Any) -> bool:
     """Whether ``root/test`` holds class folders."""
     test = Path(root) / "test"
     return test.is_dir() and bool(class_folders(test))
+
+
+def download(task: Any, root: str | os.PathLike[str], **_: Any) -> None:
+    """Fetches and verifies the task file's ``source.files`` (nothing where it lists none)."""
+    download_resources(root, resources(task))

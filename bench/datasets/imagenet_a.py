@@ -12,18 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.datasets._common import LazyDataset, check_fold, check_split
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 from bench.datasets._imagenet import load_sublist_folder, sublist_wnids
 
 SPLITS = ("test",)
 OFFICIAL_VAL = False
-RESOURCES = [
-    Resource(
-        "https://people.eecs.berkeley.edu/~hendrycks/imagenet-a.tar",
-        "imagenet-a.tar",
-        "md5:c3e55429088dc681f30d81f4726b6595",
-    )
-]
 SUBLIST = "imagenet_a_class_sublist.json"
 
 
@@ -44,4 +37,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

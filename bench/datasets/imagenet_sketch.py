@@ -10,20 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.datasets._common import LazyDataset, check_fold, check_split
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 from bench.datasets._imagenet import imagenet_wnids, wnid_folder_dataset
 
 SPLITS = ("test",)
 OFFICIAL_VAL = False
-RESOURCES = [
-    # The authors publish no checksum (their copy is on Google Drive); the sha256 is printed.
-    Resource(
-        "https://huggingface.co/datasets/songweig/imagenet_sketch/resolve/main/data/"
-        "ImageNet-Sketch.zip",
-        "ImageNet-Sketch.zip",
-        None,
-    )
-]
 
 
 def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> LazyDataset:
@@ -38,4 +29,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

@@ -17,20 +17,11 @@ from bench.datasets._common import (
     image_files,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 
 SPLITS = ("test",)
 OFFICIAL_VAL = False
 FOLDER = "imagenetv2-matched-frequency-format-val"
-RESOURCES = [
-    # The authors publish no checksum; the sha256 is printed on download.
-    Resource(
-        "https://huggingface.co/datasets/vaishaal/ImageNetV2/resolve/main/"
-        "imagenetv2-matched-frequency.tar.gz",
-        "imagenetv2-matched-frequency.tar.gz",
-        None,
-    )
-]
 
 
 def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> LazyDataset:
@@ -54,4 +45,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

@@ -32,19 +32,12 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True
 VEHICLES = ("Car", "Van", "Truck")
 THRESHOLDS = np.array([-100.0, 8.0, 20.0, 999.0])
-_URL = "https://s3.eu-central-1.amazonaws.com/avg-kitti/"
-# KITTI publishes no checksums; the sha256 of each file is printed on download.
-RESOURCES = [
-    Resource(_URL + "data_object_image_2.zip", "data_object_image_2.zip", None, extract_to="raw"),
-    Resource(_URL + "data_object_label_2.zip", "data_object_label_2.zip", None, extract_to="raw"),
-    Resource(_URL + "devkit_object.zip", "devkit_object.zip", None),
-]
 
 
 def distance_label(label_file: Path) -> int:
@@ -102,4 +95,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(Path(root) / "Kitti", RESOURCES)
+    download_resources(Path(root) / "Kitti", resources(task))

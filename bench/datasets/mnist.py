@@ -21,22 +21,12 @@ from bench.datasets._common import (
     check_split,
     missing,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 from bench.errors import DataMissingError
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
 PREFIX = {"train": "train", "test": "t10k"}
-_MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
-RESOURCES = [
-    Resource(_MIRROR + name, name, "md5:" + md5)
-    for name, md5 in (
-        ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-        ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
-        ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
-        ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
-    )
-]
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -86,4 +76,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(Path(root) / "MNIST" / "raw", RESOURCES)
+    download_resources(Path(root) / "MNIST" / "raw", resources(task))

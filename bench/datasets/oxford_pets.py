@@ -18,25 +18,11 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
 LISTS = {"train": "trainval.txt", "test": "test.txt"}
-RESOURCES = [
-    Resource(
-        "https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz",
-        "images.tar.gz",
-        "md5:5c4f3ee8e5d25df40f4fd59a7f44e54c",
-        extract_to="oxford-iiit-pet",
-    ),
-    Resource(
-        "https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz",
-        "annotations.tar.gz",
-        "md5:95a8c909bbe2e81eed6a22bccdf3f68f",
-        extract_to="oxford-iiit-pet",
-    ),
-]
 
 
 def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> LazyDataset:
@@ -62,4 +48,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

@@ -19,30 +19,12 @@ from bench.datasets._common import (
     image_from_array,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 from bench.errors import BenchError
 
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True
 PART = {"train": "train", "val": "valid", "test": "test"}
-# Google Drive ids and md5s of the .h5.gz files, as published by the PCam authors
-# (the same ones torchvision pins).
-_FILES = {
-    "train_x": ("1Ka0XfEMiwgCYPdTI-vv6eUElOBnKFKQ2", "1571f514728f59376b705fc836ff4b63"),
-    "train_y": ("1269yhu3pZDP8UYFQs-NYs3FPwuK-nGSG", "35c2d7259d906cfc8143347bb8e05be7"),
-    "test_x": ("1qV65ZqZvWzuIVthK8eVDhIwrbnsJdbg_", "d8c2d60d490dbd479f8199bdfa0cf6ec"),
-    "test_y": ("17BHrSrwWKjYsOgTMmoqrIjDy6Fa2o_gP", "60a7035772fbdb7f34eb86d4420cf66a"),
-    "valid_x": ("1hgshYGWK8V-eGRy8LToWJJgDU_rXWVJ3", "d5b63470df7cfa627aeec8b9dc0c066e"),
-    "valid_y": ("1bH8ZRbhSVAhScTS0p9-ZzGnX91cHT3uO", "2b85f58b927af9964a4c15b8f7e8f179"),
-}
-RESOURCES = [
-    Resource(
-        f"https://drive.usercontent.google.com/download?id={gid}&export=download&confirm=t",
-        f"camelyonpatch_level_2_split_{key}.h5.gz",
-        f"md5:{md5}",
-    )
-    for key, (gid, md5) in _FILES.items()
-]
 
 
 def _h5py():
@@ -91,4 +73,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(Path(root) / "pcam", RESOURCES)
+    download_resources(Path(root) / "pcam", resources(task))

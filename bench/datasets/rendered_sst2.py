@@ -18,19 +18,12 @@ from bench.datasets._common import (
     image_files,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True
 FOLDER = {"train": "train", "val": "valid", "test": "test"}
 CLASSES = ("negative", "positive")
-RESOURCES = [
-    Resource(
-        "https://openaipublic.azureedge.net/clip/data/rendered-sst2.tgz",
-        "rendered-sst2.tgz",
-        "md5:2384d08e9dcfa4bd55b324e610496ee5",
-    )
-]
 
 
 def load(task: Any, split: str, root: str | Path, fold: int | None = None) -> LazyDataset:
@@ -52,4 +45,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

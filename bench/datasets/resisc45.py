@@ -26,18 +26,10 @@ from bench.datasets._common import (
     require,
     scan_class_folders,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
-RESOURCES = [
-    Resource(
-        "https://hf.co/datasets/isaaccorley/resisc45/resolve/"
-        "883edc0eee77b2c84225472f10f126e3ed83fa6e/NWPU-RESISC45.zip",
-        "NWPU-RESISC45.zip",
-        "sha256:beeecd0b63656290ae6d65cf7763185b0c1c4c54a753ef8088d6fba3faaf1f53",
-    )
-]
 
 
 def load(
@@ -66,4 +58,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

@@ -22,19 +22,12 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 from bench.errors import DataMissingError
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
 FOLDS = 10
-RESOURCES = [
-    Resource(
-        "http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz",
-        "stl10_binary.tar.gz",
-        "md5:91f7769df0f17e558f3565bffb0c7dfb",
-    )
-]
 
 
 def _read(x_path: Path, y_path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -71,4 +64,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

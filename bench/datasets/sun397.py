@@ -21,25 +21,11 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
 PARTITION = {"train": "Training_{:02d}.txt", "test": "Testing_{:02d}.txt"}
-RESOURCES = [
-    Resource(
-        "http://vision.princeton.edu/projects/2010/SUN/SUN397.tar.gz",
-        "SUN397.tar.gz",
-        "md5:8ca2778205c41d23104230ba66911c7a",
-    ),
-    # No checksum is published for the partition lists.
-    Resource(
-        "https://vision.princeton.edu/projects/2010/SUN/download/Partitions.zip",
-        "Partitions.zip",
-        None,
-        extract_to="Partitions",
-    ),
-]
 
 
 def _partition_file(root: Path, split: str, partition: int) -> Path:
@@ -81,4 +67,4 @@ def is_present(task: Any, root: str | Path, partition: int = 1, **_: Any) -> boo
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

@@ -24,20 +24,12 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 from bench.datasets._video import middle_frames
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
 LISTS = {"train": "trainlist{:02d}.txt", "test": "testlist{:02d}.txt"}
-RESOURCES = [
-    # No checksum is published for the split lists.
-    Resource(
-        "https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip",
-        "UCF101TrainTestSplits-RecognitionTask.zip",
-        None,
-    )
-]
 
 
 def load(
@@ -72,6 +64,6 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))
     if not (Path(root) / "UCF-101").is_dir():
         print(f"ucf101: the videos must be fetched by hand: {manual_text(task)}")

@@ -30,7 +30,7 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import Resource, download_resources
+from bench.datasets._download import download_resources, resources
 
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True
@@ -39,18 +39,6 @@ VOC_CLASSES = (
     "aeroplane bicycle bird boat bottle bus car cat chair cow diningtable dog horse "
     "motorbike person pottedplant sheep sofa train tvmonitor"
 ).split()
-RESOURCES = [
-    Resource(
-        "https://thor.robots.ox.ac.uk/pascal/VOC/voc2007/VOCtrainval_06-Nov-2007.tar",
-        "VOCtrainval_06-Nov-2007.tar",
-        "md5:c52e279531787c972589f7e41ab4ae64",
-    ),
-    Resource(
-        "https://thor.robots.ox.ac.uk/pascal/VOC/voc2007/VOCtest_06-Nov-2007.tar",
-        "VOCtest_06-Nov-2007.tar",
-        "md5:b6e924de25625d8de591ea690078ad9f",
-    ),
-]
 
 
 def parse_annotation(path: Path) -> list[tuple[str, bool]]:
@@ -104,4 +92,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
 
 
 def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, RESOURCES)
+    download_resources(root, resources(task))

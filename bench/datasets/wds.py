@@ -32,6 +32,7 @@ from bench.datasets._common import (
     read_lines,
     task_name,
 )
+from bench.datasets._download import download_resources, resources
 from bench.errors import BenchError, CorruptImageError
 
 SPLITS = ("train", "val", "test")
@@ -163,3 +164,8 @@ def load(
 def is_present(task: Any, root: str | os.PathLike[str], **_: Any) -> bool:
     """Whether ``classnames.txt`` and shards of ``test`` are under ``root``."""
     return (Path(root) / CLASSNAMES_FILE).is_file() and bool(shards(Path(root) / "test"))
+
+
+def download(task: Any, root: str | os.PathLike[str], **_: Any) -> None:
+    """Fetches and verifies the task file's ``source.files`` (nothing where it lists none)."""
+    download_resources(root, resources(task))

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from bench import metrics
+from bench.datasets._download import ARCHIVE_SUFFIXES
 from bench.errors import BenchError
 from bench.tasks.task import (
     DATASET_SPLITS,
@@ -64,7 +65,9 @@ TOP_KEYS = {
 }
 VAL_KEYS = {"official": True, "size": True, "seed": False, "within_train": False}
 SOURCE_KEYS = {"loader": True, "options": False, "homepage": False, "manual": False, "files": False}
-FILE_KEYS = {"url": True, "sha256": False, "md5": False, "filename": False, "size": False}
+FILE_KEYS = {"url": True, "filename": True, "checksum": True, "extract": False, "extract_to": False}
+URL_SCHEMES = ("http://", "https://", "file://")
+_CHECKSUM_RE = re.compile(r"^(md5:[0-9a-fA-F]{32}|sha256:[0-9a-fA-F]{64})$")
 SPLIT_KEYS = {"train": False, "test": True}
 MIRROR_KEYS = {"repo": True, "splits": True, "notes": False}
 
@@ -198,6 +201,70 @@ def parse_pool(value: Any, num_classes: int, where: str) -> tuple[tuple[int, ...
     return tuple(pool)
 
 
+def _relative(value: str, where: str, key: str, folders: bool) -> str:
+    """A name under the task's data folder: no absolute path, no ``..``, no ``\\``."""
+    parts = value.split("/")
+    if (
+        "\\" in value
+        or value.startswith("/")
+        or any(p in ("", ".", "..") for p in parts)
+        or (not folders and len(parts) > 1)
+    ):
+        what = "a relative folder without '..'" if folders else "a plain file name (no '/')"
+        raise _fail(where, f"{key} {value!r} must be {what}")
+    return value
+
+
+def parse_file(value: Any, where: str, key: str) -> FileSpec:
+    """One entry of ``source.files``: ``url``, ``filename``, ``checksum`` (``md5:<hex>``,
+    ``sha256:<hex>`` or null where none is published), ``extract`` and ``extract_to``.
+
+    Raises:
+        TaskFileError: naming the file, the entry and the bad key.
+    """
+    data = check_keys(value, FILE_KEYS, where, key)
+    url = typed(data["url"], str, where, f"{key}.url")
+    if not url.startswith(URL_SCHEMES) or not url.partition("//")[2]:
+        schemes = ", ".join(URL_SCHEMES)
+        raise _fail(where, f"{key}.url {url!r} must be an address starting with {schemes}")
+    filename = typed(data["filename"], str, where, f"{key}.filename")
+    _relative(filename, where, f"{key}.filename", folders=False)
+    checksum = typed(data["checksum"], str, where, f"{key}.checksum", optional=True)
+    if checksum is not None and not _CHECKSUM_RE.match(checksum):
+        raise _fail(
+            where,
+            f"{key}.checksum {checksum!r} must be 'md5:' and 32 hex digits, 'sha256:' and 64 "
+            "hex digits, or null where the publisher gives none",
+        )
+    extract = typed(data.get("extract", True), bool, where, f"{key}.extract")
+    if extract and not filename.lower().endswith(ARCHIVE_SUFFIXES):
+        raise _fail(
+            where,
+            f"{key}.extract: {filename!r} is not an archive ({', '.join(ARCHIVE_SUFFIXES)}); "
+            "set extract: false to keep it as it is",
+        )
+    extract_to = typed(data.get("extract_to", ""), str, where, f"{key}.extract_to")
+    if extract_to and not extract:
+        raise _fail(where, f"{key}.extract_to applies only to an extracted archive; remove it")
+    if extract_to:
+        _relative(extract_to, where, f"{key}.extract_to", folders=True)
+    return FileSpec(url, filename, checksum, extract, extract_to)
+
+
+def parse_files(value: Any, where: str) -> tuple[FileSpec, ...]:
+    """``source.files``: a list of :func:`parse_file` entries with distinct file names."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _fail(where, f"source.files must be a list of files, got {value!r}")
+    files = tuple(parse_file(f, where, f"source.files[{i}]") for i, f in enumerate(value))
+    names = [f.filename for f in files]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise _fail(where, f"source.files[{i}].filename {name!r} is listed twice")
+    return files
+
+
 def parse_source(value: Any, where: str) -> Source:
     data = check_keys(value, SOURCE_KEYS, where, "source")
     loader = typed(data["loader"], str, where, "source.loader")
@@ -205,16 +272,12 @@ def parse_source(value: Any, where: str) -> Source:
         raise _fail(where, f"source.loader {loader!r} must be a module name such as 'cifar'")
     options = data.get("options") or {}
     typed(options, dict, where, "source.options")
-    files = []
-    for i, f in enumerate(data.get("files") or []):
-        spec = check_keys(f, FILE_KEYS, where, f"source.files[{i}]")
-        files.append(FileSpec(**spec))
     return Source(
         loader=loader,
         options=MappingProxyType(dict(options)),
         homepage=typed(data.get("homepage"), str, where, "source.homepage", optional=True),
         manual=typed(data.get("manual"), str, where, "source.manual", optional=True),
-        files=tuple(files),
+        files=parse_files(data.get("files"), where),
     )
 
 

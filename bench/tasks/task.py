@@ -45,18 +45,27 @@ class ValSpec:
 
 @dataclass(frozen=True)
 class FileSpec:
-    """One file that a loader downloads, with its checksum(s)."""
+    """One file that ``bench download`` fetches for a task (an entry of ``source.files``).
+
+    Attributes:
+        url: Where it is published (``http://``, ``https://`` or ``file://``).
+        filename: Its name in the folder the loader downloads into (no path separators).
+        checksum: ``"md5:<32 hex>"`` or ``"sha256:<64 hex>"`` as published, or None where
+            none is published (then the sha256 of what was fetched is printed).
+        extract: Whether to unpack the archive after verifying it.
+        extract_to: Sub-folder to unpack into ("" for the download folder itself).
+    """
 
     url: str
-    sha256: str | None = None
-    md5: str | None = None
-    filename: str | None = None
-    size: int | None = None
+    filename: str
+    checksum: str | None
+    extract: bool = True
+    extract_to: str = ""
 
 
 @dataclass(frozen=True)
 class Source:
-    """Where a task's data comes from (the ``source:`` block, owned by the loaders).
+    """Where a task's data comes from (the ``source:`` block, which the loaders read).
 
     Attributes:
         loader: Module name in ``bench.datasets``.
@@ -64,7 +73,8 @@ class Source:
             ``download``.
         homepage: The dataset's home page.
         manual: Steps to obtain the data by hand, or None where ``bench download`` fetches it.
-        files: Files to download, with their checksums.
+        files: The files ``bench download`` fetches and verifies (the one place for a
+            task's download URLs and checksums; a loader builds its downloads from them).
     """
 
     loader: str

@@ -86,3 +86,53 @@ def test_using_a_broken_user_task_in_bench_run(tasks_dir: Path, tmp_path: Path):
 def test_download_hf_for_a_task_without_mirror():
     run = run_cli("download", "birdsnap", "--source", "hf")
     run.assert_one_line_error("'birdsnap' has no mirror", "bench download birdsnap")
+
+
+_GOOD_FILE = "{url: 'https://example.org/c.tar.gz', filename: c.tar.gz, checksum: null}"
+_MD5 = "md5:" + "0" * 32
+
+
+@pytest.mark.parametrize(
+    ("entry", "names"),
+    [
+        ("{url: 'https://x.org/a.zip', filename: a.zip, checksum: 'md5:abc'}",
+         ["source.files[0].checksum", "'md5:abc'", "32 hex digits", "or null"]),
+        ("{url: 'https://x.org/a.zip', filename: a.zip, checksum: 'sha256:" + "f" * 63 + "'}",
+         ["source.files[0].checksum", "'sha256:' and 64 hex digits"]),
+        ("{url: 'https://x.org/a.zip', filename: a.zip, checksum: 'sha1:" + "f" * 40 + "'}",
+         ["source.files[0].checksum", "'md5:' and 32 hex digits"]),
+        (f"{{url: 'https://x.org/a.zip', filename: a.zip, md5: '{'0' * 32}'}}",
+         ["source.files[0]", "unknown key 'md5'", "valid keys: url, filename, checksum"]),
+        ("{url: 'https://x.org/a.zip', filename: a.zip}",
+         ["missing required key 'checksum' in source.files[0]"]),
+        (f"{{url: 'https://x.org/l.mat', filename: l.mat, checksum: '{_MD5}'}}",
+         ["source.files[0].extract", "'l.mat' is not an archive", "set extract: false"]),
+        ("{url: 'https://x.org/a.zip', filename: ../a.zip, checksum: null}",
+         ["source.files[0].filename", "'../a.zip'", "plain file name"]),
+        ("{url: 'ftp://x.org/a.zip', filename: a.zip, checksum: null}",
+         ["source.files[0].url", "'ftp://x.org/a.zip'", "https://"]),
+        ("{url: 'https://x.org/a.zip', filename: a.zip, checksum: null, extract_to: /abs}",
+         ["source.files[0].extract_to", "'/abs'", "relative folder"]),
+        ("{url: 'https://x.org/a.zip', filename: a.zip, checksum: null, extract: 'yes'}",
+         ["source.files[0].extract must be bool", "'yes'"]),
+        ("{url: 'https://x.org/b.tar.gz', filename: c.tar.gz, checksum: null}",
+         ["source.files[1].filename", "'c.tar.gz' is listed twice"]),
+    ],
+    ids=["md5-short", "sha256-63", "sha1", "md5-key", "no-checksum", "not-archive",
+         "filename-escapes", "ftp", "extract-to-absolute", "extract-not-bool", "twice"],
+)  # fmt: skip
+def test_malformed_source_files_entry(tasks_dir: Path, tmp_path: Path, entry: str, names):
+    """`bench download` of a user task whose ``source.files`` entry is malformed: one line
+    naming the file, the entry and the key; nothing is fetched or written."""
+    files = f"[{_GOOD_FILE}, {entry}]" if names[0].startswith("source.files[1]") else f"[{entry}]"
+    _edit(tasks_dir / "colours.yaml", "citation:", f"  files: {files}\ncitation:")
+    data = tmp_path / "fresh"
+    run = run_cli("download", "colours", "--tasks-dir", str(tasks_dir), "--data-root", str(data))
+    run.assert_one_line_error("colours.yaml", *names)
+    assert not data.exists()
+
+
+def test_malformed_source_files_in_bench_tasks(tasks_dir: Path):
+    _edit(tasks_dir / "colours.yaml", "citation:", "  files: {url: x}\ncitation:")
+    run = run_cli("tasks", "colours", "--tasks-dir", str(tasks_dir))
+    run.assert_one_line_error("colours.yaml", "source.files must be a list", "{'url': 'x'}")
