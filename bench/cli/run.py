@@ -163,7 +163,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_human(rows, summary)
     for suite, task, error in summary.failed:
-        print(f"bench run: error: {suite} {task}: {error}", file=sys.stderr)
+        why = str(error).removeprefix(f"{task}: ")  # the task is named once
+        print(f"bench run: error: {suite} {task}: {why}", file=sys.stderr)
     return 2 if summary.failed else 0
 
 
