@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Generate captioned digit images, train a tiny CLIP on them on the CPU, "
         "evaluate it on scikit-learn's real digits and a shifted copy with every suite "
         "(zero-shot, linear probe, few-shot), draw its effective robustness against small "
-        "supervised models, and write tables and plots. A few minutes on 2 cores.",
+        "supervised models, and write tables and plots. About 1.5 minutes on 2 cores.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
