@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -233,7 +234,7 @@ def collapse_seeds(df: pd.DataFrame) -> pd.DataFrame:
         if col not in df:
             df = df.assign(**{col: default})
             agg, seeded = agg.assign(**{col: default}), seeded.assign(**{col: default})
-    means = seeded.groupby(keys, as_index=False, dropna=False).agg(
+    means = seeded.groupby(keys, as_index=False).agg(
         value=("value", "mean"), metric=("metric", "first"), metrics=("metrics", "first"),
         partial=("partial", "any"), mirror=("mirror", "first"),
     )  # fmt: skip
@@ -541,10 +542,9 @@ def _retrieval_records(df: pd.DataFrame) -> list[dict]:
     return records
 
 
-def _row_marks(row: object) -> str:
+def _row_marks(row: Mapping[str, Any] | pd.Series) -> str:
     """:data:`PARTIAL` and :data:`MIRROR` for a result row on partial or mirror-split data."""
-    get = row.get if hasattr(row, "get") else lambda k, d=None: getattr(row, k, d)
-    partial, mirror = get("partial", False), get("mirror", None)
+    partial, mirror = row.get("partial", False), row.get("mirror", None)
     partial = bool(partial) if isinstance(partial, bool | np.bool_) else False
     return (PARTIAL if partial else "") + (MIRROR if isinstance(mirror, str) else "")
 
