@@ -31,6 +31,7 @@ __all__ = [
     "ARCHIVE_SUFFIXES",
     "DownloadError",
     "Resource",
+    "download_files",
     "download_resources",
     "extract",
     "fetch",
@@ -168,3 +169,9 @@ def download_resources(
             marker.write_text(res.url + "\n")
             if not keep_archives:
                 path.unlink()
+
+
+def download_files(task: Any, root: str | os.PathLike[str], **_: Any) -> None:
+    """A loader's ``download`` for data unpacked straight into the task's folder ``root``:
+    fetches and verifies the task file's ``source.files`` (nothing where it lists none)."""
+    download_resources(root, resources(task))

@@ -23,7 +23,7 @@ from bench.datasets._common import (
     check_split,
     missing,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 from bench.errors import BenchError
 
 SPLITS = ("train", "test")
@@ -122,6 +122,4 @@ def is_present(task: Any, root: str | Path, variant: str | None = None, **_: Any
     return all((folder / n).exists() for n in spec["train"] + spec["test"])
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    """Fetches the task file's ``source.files`` (each variant's task lists its own archive)."""
-    download_resources(root, resources(task))
+download = download_files  # each variant's task file lists its own archive

@@ -28,7 +28,7 @@ from bench.datasets._common import (
     file_dataset,
     require,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 from bench.datasets._splits import seeded_order
 from bench.errors import DataMissingError
 
@@ -75,5 +75,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return all((scenes / f"CLEVR_{p}_scenes.json").exists() for p in SOURCE.values())
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

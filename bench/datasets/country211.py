@@ -19,7 +19,7 @@ from bench.datasets._common import (
     require,
     scan_class_folders,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True
@@ -41,5 +41,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return all((Path(root) / "country211" / f).is_dir() for f in FOLDER.values())
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

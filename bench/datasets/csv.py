@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.datasets._common import LazyDataset, check_fold, check_split, file_dataset, missing
 from bench.datasets._common import task_name as _name
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 from bench.errors import BenchError
 
 SPLITS = ("train", "val", "test")
@@ -112,6 +112,4 @@ def is_present(
     return _csv_path(task, "test", Path(root), files).is_file()
 
 
-def download(task: Any, root: str | os.PathLike[str], **_: Any) -> None:
-    """Fetches and verifies the task file's ``source.files`` (nothing where it lists none)."""
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

@@ -21,7 +21,7 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True
@@ -54,5 +54,4 @@ def is_present(task: Any, root: str | Path, partition: int = 1, **_: Any) -> boo
     return all((labels / f"{s}{partition}.txt").exists() for s in SPLITS)
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

@@ -26,7 +26,7 @@ from bench.datasets._common import (
     require,
     scan_class_folders,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 from bench.errors import DataMissingError
 
 SPLITS = ("train", "test")
@@ -76,5 +76,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return (Path(root) / "2750").is_dir()
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

@@ -21,7 +21,7 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
@@ -53,5 +53,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return all((meta / n).exists() for n in ("classes.txt", "train.json", "test.json"))
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

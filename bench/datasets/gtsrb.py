@@ -21,7 +21,7 @@ from bench.datasets._common import (
     require,
     scan_class_folders,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
@@ -53,5 +53,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return (root / "GTSRB" / "Training").is_dir() and (root / "GT-final_test.csv").exists()
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

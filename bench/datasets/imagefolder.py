@@ -29,7 +29,7 @@ from bench.datasets._common import (
     missing,
     task_name,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 from bench.errors import BenchError
 
 SPLITS = ("train", "val", "test")
@@ -125,6 +125,4 @@ def is_present(task: Any, root: str | os.PathLike[str], **_: Any) -> bool:
     return test.is_dir() and bool(class_folders(test))
 
 
-def download(task: Any, root: str | os.PathLike[str], **_: Any) -> None:
-    """Fetches and verifies the task file's ``source.files`` (nothing where it lists none)."""
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.datasets._common import LazyDataset, check_fold, check_split
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 from bench.datasets._imagenet import load_sublist_folder, sublist_wnids
 
 SPLITS = ("test",)
@@ -36,5 +36,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return (Path(root) / "imagenet-a").is_dir()
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.datasets._common import LazyDataset, check_fold, check_split
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 from bench.datasets._imagenet import imagenet_wnids, wnid_folder_dataset
 
 SPLITS = ("test",)
@@ -28,5 +28,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return (Path(root) / "sketch").is_dir()
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

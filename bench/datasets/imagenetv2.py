@@ -17,7 +17,7 @@ from bench.datasets._common import (
     image_files,
     require,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 
 SPLITS = ("test",)
 OFFICIAL_VAL = False
@@ -44,5 +44,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return (Path(root) / FOLDER).is_dir()
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

@@ -18,7 +18,7 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
@@ -47,5 +47,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return all((ann / n).exists() for n in LISTS.values())
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

@@ -18,7 +18,7 @@ from bench.datasets._common import (
     image_files,
     require,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True
@@ -44,5 +44,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return all((Path(root) / "rendered-sst2" / f).is_dir() for f in FOLDER.values())
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

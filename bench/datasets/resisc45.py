@@ -26,7 +26,7 @@ from bench.datasets._common import (
     require,
     scan_class_folders,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
@@ -57,5 +57,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return (Path(root) / "NWPU-RESISC45").is_dir()
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

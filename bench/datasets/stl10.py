@@ -22,7 +22,7 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 from bench.errors import DataMissingError
 
 SPLITS = ("train", "test")
@@ -63,5 +63,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return all((base / n).exists() for n in names)
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

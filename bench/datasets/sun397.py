@@ -21,7 +21,7 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 
 SPLITS = ("train", "test")
 OFFICIAL_VAL = False
@@ -66,5 +66,4 @@ def is_present(task: Any, root: str | Path, partition: int = 1, **_: Any) -> boo
     )
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

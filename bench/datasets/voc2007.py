@@ -30,7 +30,7 @@ from bench.datasets._common import (
     read_lines,
     require,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 
 SPLITS = ("train", "val", "test")
 OFFICIAL_VAL = True
@@ -91,5 +91,4 @@ def is_present(task: Any, root: str | Path, **_: Any) -> bool:
     return all((main / f"{s}.txt").exists() for s in SPLITS)
 
 
-def download(task: Any, root: str | Path, **_: Any) -> None:
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder

@@ -32,7 +32,7 @@ from bench.datasets._common import (
     read_lines,
     task_name,
 )
-from bench.datasets._download import download_resources, resources
+from bench.datasets._download import download_files
 from bench.errors import BenchError, CorruptImageError
 
 SPLITS = ("train", "val", "test")
@@ -166,6 +166,4 @@ def is_present(task: Any, root: str | os.PathLike[str], **_: Any) -> bool:
     return (Path(root) / CLASSNAMES_FILE).is_file() and bool(shards(Path(root) / "test"))
 
 
-def download(task: Any, root: str | os.PathLike[str], **_: Any) -> None:
-    """Fetches and verifies the task file's ``source.files`` (nothing where it lists none)."""
-    download_resources(root, resources(task))
+download = download_files  # the task file's source.files, into the task's folder
