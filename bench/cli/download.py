@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from bench.cli.tasks import add_tasks_dir_argument
+from bench.cli.options import add_tasks_dir_argument
 from bench.errors import BenchError
 
 SOURCES = ("official", "hf")

@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from bench.cli.options import add_compute_arguments, compute_settings
+
 EPILOG = """examples:
   bench overlap --train pairs.csv --tasks cifar10,digits
   bench overlap --train ./images/ --tasks digits --model ./ckpt/step_1000.pt --json
@@ -50,11 +52,7 @@ def add_parser(subparsers: Any) -> None:
         "--caption-key", default="caption", help="CSV/TSV caption column (default caption)"
     )
     p.add_argument("--out", default="results", help="results folder (default results/)")
-    p.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when available)")
-    p.add_argument("--precision", help="fp32, fp16 or bf16 for the model (default: fp16 on CUDA)")
-    p.add_argument("--batch-size", type=int, default=256, help="images per batch (default 256)")
-    p.add_argument("--workers", type=int, help="data loader processes (default: cores - 1)")
-    p.add_argument("--data-root", help="where datasets live (default: $BENCH_DATA)")
+    add_compute_arguments(p)
     p.add_argument("--force", action="store_true", help="replace existing overlap results")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -72,7 +70,6 @@ def run(args: argparse.Namespace) -> int:
 
     from bench.errors import BenchError
     from bench.overlap import load_model, run_overlap
-    from bench.settings import Settings
     from bench.suites import resolve_tasks
 
     tasks = resolve_tasks([t for t in args.tasks.split(",")], None)
@@ -80,16 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise BenchError(f"--tasks {args.tasks!r} names no task; list them with `bench tasks`")
     if args.threshold is not None and not -1.0 <= args.threshold <= 1.0:
         raise BenchError(f"--threshold {args.threshold} is not a cosine similarity; use -1 .. 1")
-    settings = Settings.build(
-        device=args.device,
-        precision=args.precision,
-        batch_size=args.batch_size,
-        workers=args.workers,
-        data_root=args.data_root,
-        force=args.force,
-        progress=not args.quiet,
-        allow_partial=args.allow_partial,
-    )
+    settings = compute_settings(args)
     model = load_model(args.model, args.weights, settings) if args.model else None
     written = run_overlap(
         args.train,

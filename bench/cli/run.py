@@ -11,7 +11,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from bench.cli.tasks import add_tasks_dir_argument
+from bench.cli.options import add_compute_arguments, add_tasks_dir_argument, compute_settings
 from bench.results import ResultFileError, read_result
 
 EPILOG = """examples:
@@ -60,17 +60,7 @@ def add_parser(subparsers: Any) -> None:
 
     tags = ", ".join(t for t in TAGS if t != USER_TAG)
     which.add_argument("--tag", help=f"run the tasks with this tag ({tags})")
-    p.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when available)")
-    p.add_argument("--batch-size", type=int, default=256, help="images per batch (default 256)")
-    p.add_argument(
-        "--workers",
-        type=int,
-        help="data loader processes (default: cores - 1, at most 8; under torchrun the "
-        "cores are shared by the ranks of a machine)",
-    )
-    p.add_argument(
-        "--precision", help="fp32, fp16 or bf16 autocast (default: fp16 on CUDA, fp32 on CPU)"
-    )
+    add_compute_arguments(p)
     p.add_argument(
         "--decode",
         default="cpu",
@@ -80,7 +70,6 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--out", default="results", help="results folder (default results/)")
     p.add_argument("--force", action="store_true", help="recompute and overwrite existing results")
-    p.add_argument("--data-root", help="where datasets live (default: $BENCH_DATA)")
     p.add_argument(
         "--skip-corrupt",
         action="store_true",
@@ -119,23 +108,15 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Runs the suite; exit 0, or 2 when some tasks could not run (each is listed)."""
     from bench.distributed import join
-    from bench.settings import Settings
     from bench.suites import run_suite
     from bench.suites.runner import ResultsFolderError
     from bench.tasks import add_task_dirs
 
     add_task_dirs(args.tasks_dir)
-    settings = Settings.build(
-        device=args.device,
-        precision=args.precision,
-        batch_size=args.batch_size,
-        workers=args.workers,
-        data_root=args.data_root,
-        force=args.force,
+    settings = compute_settings(
+        args,
         skip_corrupt=args.skip_corrupt,
-        progress=not args.quiet,
         refresh_features=args.refresh_features,
-        allow_partial=args.allow_partial,
         decode=args.decode,
     )
     tasks = args.tasks.split(",") if args.tasks is not None else None

@@ -8,6 +8,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from bench.cli.options import add_tasks_dir_argument
 from bench.errors import UnknownNameError
 from bench.tasks import TAGS, Task, add_task_dirs, broken_tasks, get_task, list_tasks
 
@@ -19,16 +20,6 @@ EPILOG = """examples:
   bench tasks fer2013 --json
   bench tasks --tasks-dir ./my_tasks   # also your own task files (or $BENCH_TASKS_PATH)
 """
-
-
-def add_tasks_dir_argument(parser: argparse.ArgumentParser) -> None:
-    """Adds ``--tasks-dir DIR`` (repeatable): folders of the user's own task files."""
-    parser.add_argument(
-        "--tasks-dir",
-        action="append",
-        metavar="DIR",
-        help="a folder of your own task YAML files (repeatable; also $BENCH_TASKS_PATH)",
-    )
 
 
 def add_parser(subparsers: Any) -> None:
