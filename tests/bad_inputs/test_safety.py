@@ -63,6 +63,15 @@ def _train(data, out, *extra):
     )
 
 
+def _zero_shot(tmp_path, task, *extra, env=None):
+    """``bench run`` of a tiny random checkpoint on ``task`` (zero-shot, CPU, out under tmp)."""
+    model = save_tiny(tmp_path / "tiny.pt")
+    return run_cli(
+        "run", "--model", str(model), "--tasks", task, "--suite", "zero-shot",
+        "--out", str(tmp_path / "r"), "--device", "cpu", *extra, env=env,
+    )  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- files that run code
 
 
@@ -100,22 +109,7 @@ def _evil_cifar(root, marker) -> None:
 def test_cifar_batches_that_would_run_code_are_refused(tmp_path):
     marker = tmp_path / "pwned"
     _evil_cifar(tmp_path / "data", marker)
-    model = save_tiny(tmp_path / "tiny.pt")
-    res = run_cli(
-        "run",
-        "--model",
-        str(model),
-        "--tasks",
-        "cifar10",
-        "--suite",
-        "zero-shot",
-        "--data-root",
-        str(tmp_path / "data"),
-        "--out",
-        str(tmp_path / "r"),
-        "--device",
-        "cpu",
-    )
+    res = _zero_shot(tmp_path, "cifar10", "--data-root", str(tmp_path / "data"))
     assert not marker.exists()
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
     assert "test_batch" in res.stderr and "io.open is not allowed" in res.stderr
@@ -274,21 +268,7 @@ def test_an_uncaught_os_error_is_one_line(monkeypatch, capsys):
 def test_bench_cache_pointing_at_a_file(tmp_path):
     blocker = tmp_path / "cache"
     blocker.write_text("not a folder\n", encoding="utf-8")
-    model = save_tiny(tmp_path / "tiny.pt")
-    res = run_cli(
-        "run",
-        "--model",
-        str(model),
-        "--tasks",
-        "digits",
-        "--suite",
-        "zero-shot",
-        "--out",
-        str(tmp_path / "r"),
-        "--device",
-        "cpu",
-        env={"BENCH_CACHE": str(blocker)},
-    )
+    res = _zero_shot(tmp_path, "digits", env={"BENCH_CACHE": str(blocker)})
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
     assert str(blocker) in res.stderr
     assert blocker.read_text(encoding="utf-8") == "not a folder\n"
