@@ -23,7 +23,7 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
-from bench.distributed import join
+from bench.distributed import World, join
 from bench.errors import BenchError
 from bench.models.model import ModelConfig
 from bench.train import checkpoint as ckpt_io
@@ -45,20 +45,11 @@ class TrainingDivergedError(BenchError):
 
 @dataclass
 class Context:
-    """Where this process runs: its rank among ``world`` processes and its device."""
+    """Where this process runs: its place among the ranks (:class:`bench.distributed.World`,
+    the one that evaluation uses too) and its device."""
 
-    rank: int = 0
-    world: int = 1
+    world: World = field(default_factory=World)
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    owns_group: bool = False  # this process joined the group in setup(), so it leaves it
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.world > 1
 
 
 @dataclass
@@ -88,10 +79,10 @@ def setup(device: str = "auto") -> Context:
     world = join("cuda" if use_cuda else "cpu")
     if world.distributed:
         dev = world.device(torch.device("cuda" if use_cuda else "cpu"))
-        return Context(world.rank, world.size, dev, world.owns_group)
+        return Context(world, dev)
     if device == "auto":
         device = "cuda" if use_cuda else "cpu"
-    return Context(0, 1, torch.device(device))
+    return Context(World(), torch.device(device))
 
 
 def build_model(config: TrainConfig) -> nn.Module:
@@ -157,9 +148,9 @@ def _autocast(ctx: Context, config: TrainConfig):
 
 def _mean_over_ranks(value: torch.Tensor, ctx: Context) -> torch.Tensor:
     value = value.detach().clone()
-    if ctx.distributed:
+    if ctx.world.distributed:
         dist.all_reduce(value)
-        value /= ctx.world
+        value /= ctx.world.size
     return value
 
 
@@ -198,7 +189,7 @@ class Trainer:
         self.forward = self._wrap(ContrastiveTowers(self.model))
 
     def _wrap(self, towers: nn.Module) -> nn.Module:
-        if self.ctx.distributed:
+        if self.ctx.world.distributed:
             ids = [self.ctx.device.index] if self.ctx.device.type == "cuda" else None
             towers = nn.parallel.DistributedDataParallel(towers, device_ids=ids)
         return torch.compile(towers) if self.config.compile else towers
@@ -246,20 +237,20 @@ class Trainer:
             cfg.steps,
             seed=cfg.seed,
             start_step=self.step,
-            rank=ctx.rank,
-            world_size=ctx.world,
+            rank=ctx.world.rank,
+            world_size=ctx.world.size,
         )
         yield from make_loader(dataset, sampler, cfg.workers, ctx.device.type == "cuda")
 
     def log(self, record: dict[str, Any]) -> None:
-        if self.ctx.is_main:
+        if self.ctx.world.is_main:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.log_path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record, sort_keys=True) + "\n")
 
     def _trim_log(self) -> None:
         """On resume, drops records of steps after the checkpoint (they will be redone)."""
-        if not (self.ctx.is_main and self.log_path.exists()):
+        if not (self.ctx.world.is_main and self.log_path.exists()):
             return
         if self.step == 0:  # a fresh run in a used folder starts a fresh log
             self.log_path.unlink()
@@ -327,7 +318,7 @@ class Trainer:
 
     def save(self) -> None:
         """Writes a checkpoint of the current step (main rank) and waits for it on all ranks."""
-        if self.ctx.is_main:
+        if self.ctx.world.is_main:
             state = {
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
@@ -340,7 +331,7 @@ class Trainer:
             )
             self.log({"step": self.step, "event": "checkpoint", "path": str(written.weights)})
         self.last_ckpt = ckpt_io.checkpoint_paths(self.ckpt_dir, self.step).weights
-        if self.ctx.distributed:
+        if self.ctx.world.distributed:
             dist.barrier()
 
     def evaluate(self) -> dict[str, Any] | None:
@@ -348,7 +339,7 @@ class Trainer:
         from bench.train.evaluate import zero_shot_eval
 
         result = None
-        if self.ctx.is_main:
+        if self.ctx.world.is_main:
             cfg = self.config
             result = zero_shot_eval(
                 self.model,
@@ -358,7 +349,7 @@ class Trainer:
                 device=self.ctx.device,
             )
             self.log({"step": self.step, "event": "eval", **result})
-        if self.ctx.distributed:
+        if self.ctx.world.distributed:
             dist.barrier()
         return result
 
@@ -372,14 +363,14 @@ class Trainer:
             DataError, DataMissingError: the data cannot be read.
         """
         cfg = self.config
-        if self.ctx.is_main:
+        if self.ctx.world.is_main:
             save_config(cfg, self.out / "config.yaml")
             self._trim_log()
         self.log(
             {
                 "step": self.step,
                 "event": "resume" if self.step else "start",
-                "world_size": self.ctx.world,
+                "world_size": self.ctx.world.size,
                 "device": str(self.ctx.device),
                 "pairs": len(self.source),
                 "incomplete_samples": getattr(self.source, "incomplete", 0),
@@ -391,7 +382,7 @@ class Trainer:
             initial=self.step,
             unit="step",
             desc="train",
-            disable=not (self.progress and self.ctx.is_main),
+            disable=not (self.progress and self.ctx.world.is_main),
             dynamic_ncols=True,
         )
         with bar:
@@ -427,8 +418,8 @@ class Trainer:
 
     def _log_window(self, window: _Window, grad_norm: float) -> dict[str, Any]:
         skipped = window.skipped
-        if self.ctx.distributed:  # every rank's skipped names, for the count and the log
-            gathered: list[list[str]] = [[] for _ in range(self.ctx.world)]
+        if self.ctx.world.distributed:  # every rank's skipped names, for the count and the log
+            gathered: list[list[str]] = [[] for _ in range(self.ctx.world.size)]
             dist.all_gather_object(gathered, skipped)
             skipped = [name for part in gathered for name in part]
         self.skipped_total += len(skipped)
@@ -488,5 +479,5 @@ def train(
         return trainer.run()
     finally:
         torch.set_num_threads(threads)
-        if trainer is not None and trainer.ctx.owns_group and dist.is_initialized():
-            dist.destroy_process_group()
+        if trainer is not None:
+            trainer.ctx.world.close()
